@@ -1,0 +1,225 @@
+#include "launcher/cli.h"
+
+#include <array>
+
+namespace sandbox::launcher {
+
+namespace {
+
+using profiles::PathEntry;
+
+const std::array<const char*, 13> kReserved = {"run",    "explain", "check",   "profiles", "diff",
+                                               "commit", "reset",   "ps",      "enter",    "stop",
+                                               "desktop", "help",   "version"};
+
+// Options that take a value. Long forms accept "--opt=value" too.
+bool takes_value(const std::string& opt) {
+  static const std::array<const char*, 11> with_value = {"-p",     "--profile", "--name", "--home",
+                                                         "--rw",   "--ro",      "--hide", "--tmpfs",
+                                                         "--net",  "--env",     "--seccomp"};
+  for (const char* o : with_value)
+    if (opt == o) return true;
+  return false;
+}
+
+PathEntry cli_path(const std::string& opt, const std::string& value) {
+  if (value.empty()) throw UsageError(opt + " needs a path");
+  PathEntry e;
+  e.path = value;
+  e.pos.file = opt;
+  return e;
+}
+
+// Applies one option to `inv`. Returns false when `opt` is not an option of ours.
+bool apply_option(Invocation& inv, const std::string& opt, const std::string& value) {
+  auto& o = inv.overrides;
+  if (opt == "-p" || opt == "--profile") {
+    inv.profile = value;
+  } else if (opt == "--name") {
+    inv.name = value;
+  } else if (opt == "--home") {
+    o.home = profiles::parse_home_mode(value);
+    if (!o.home)
+      throw UsageError("--home: '" + value + "' is not one of overlay, ephemeral, tmpfs, bind, ro");
+  } else if (opt == "--rw") {
+    o.rw.push_back(cli_path(opt, value));
+  } else if (opt == "--ro") {
+    o.ro.push_back(cli_path(opt, value));
+  } else if (opt == "--hide") {
+    o.hide.push_back(cli_path(opt, value));
+  } else if (opt == "--tmpfs") {
+    o.tmpfs.push_back(cli_path(opt, value));
+  } else if (opt == "--net") {
+    if (value == "filtered") throw UsageError("--net: 'filtered' is not supported yet");
+    o.network = profiles::parse_network_mode(value);
+    if (!o.network) throw UsageError("--net: '" + value + "' is not one of none, host");
+  } else if (opt == "--env") {
+    if (value.empty() || value[0] == '=') throw UsageError("--env needs NAME or NAME=VALUE");
+    o.env.push_back(value);
+  } else if (opt == "--seccomp") {
+    o.seccomp = profiles::parse_seccomp_policy(value);
+    if (!o.seccomp)
+      throw UsageError("--seccomp: '" + value + "' is not one of default, strict, devel");
+  } else if (opt == "-v" || opt == "--verbose") {
+    inv.verbose = true;
+  } else if (opt == "--dry-run" || opt == "-n") {
+    inv.dry_run = true;
+  } else if (opt == "--json") {
+    inv.json = true;
+  } else if (opt == "-h" || opt == "--help") {
+    inv.command = Command::kHelp;
+  } else if (opt == "--version" || opt == "-V") {
+    inv.command = Command::kVersion;
+  } else {
+    return false;
+  }
+  return true;
+}
+
+// Parses options from argv[i...] until the first non-option word or "--".
+// Returns the index of the first word that is not an option (after "--" if present).
+size_t parse_options(Invocation& inv, const std::vector<std::string>& argv, size_t i) {
+  while (i < argv.size()) {
+    const std::string& word = argv[i];
+    if (word == "--") return i + 1;
+    if (word.size() < 2 || word[0] != '-') return i;
+    std::string opt = word, value;
+    bool has_inline = false;
+    if (auto eq = word.find('='); word.rfind("--", 0) == 0 && eq != std::string::npos) {
+      opt = word.substr(0, eq);
+      value = word.substr(eq + 1);
+      has_inline = true;
+    }
+    if (takes_value(opt)) {
+      if (!has_inline) {
+        if (i + 1 >= argv.size()) throw UsageError(opt + " needs a value");
+        value = argv[++i];
+      }
+    } else if (has_inline) {
+      throw UsageError(opt + " takes no value");
+    }
+    const Command before = inv.command;
+    if (!apply_option(inv, opt, value)) throw UsageError("unknown option '" + opt + "'");
+    // --help / --version win over whatever subcommand was named.
+    if (inv.command == Command::kHelp || inv.command == Command::kVersion) {
+      if (before != inv.command) return argv.size();
+    }
+    ++i;
+  }
+  return i;
+}
+
+}  // namespace
+
+bool is_reserved_word(const std::string& word) {
+  for (const char* r : kReserved)
+    if (word == r) return true;
+  return false;
+}
+
+Invocation parse_cli(const std::vector<std::string>& argv) {
+  Invocation inv;
+  inv.command = Command::kRunApp;
+  size_t i = parse_options(inv, argv, 1);
+  if (inv.command == Command::kHelp || inv.command == Command::kVersion) return inv;
+  if (i >= argv.size()) {
+    inv.command = Command::kHelp;
+    return inv;
+  }
+  const std::string word = argv[i];
+  const bool after_dashdash = i > 1 && argv[i - 1] == "--";
+  if (!after_dashdash && is_reserved_word(word)) {
+    ++i;
+    if (word == "help") {
+      inv.command = Command::kHelp;
+      return inv;
+    }
+    if (word == "version") {
+      inv.command = Command::kVersion;
+      return inv;
+    }
+    if (word == "run") {
+      inv.command = Command::kRun;
+      i = parse_options(inv, argv, i);
+      if (inv.command != Command::kRun) return inv;
+      inv.args.assign(argv.begin() + static_cast<long>(i), argv.end());
+      return inv;
+    }
+    if (word == "explain" || word == "check" || word == "profiles") {
+      inv.command = word == "explain" ? Command::kExplain
+                    : word == "check" ? Command::kCheck
+                                      : Command::kProfiles;
+      const Command cmd = inv.command;
+      // Options may come before or after the operands.
+      std::vector<std::string> operands;
+      while (i < argv.size()) {
+        i = parse_options(inv, argv, i);
+        if (inv.command != cmd) return inv;
+        if (i < argv.size()) operands.push_back(argv[i++]);
+      }
+      if (cmd == Command::kExplain) {
+        if (operands.size() > 1) throw UsageError("explain takes one APP or FILE");
+        if (operands.empty() && inv.profile.empty())
+          throw UsageError("explain needs an APP, a FILE, or -p PROFILE");
+        if (!operands.empty()) inv.app = operands[0];
+      } else if (cmd == Command::kCheck) {
+        if (operands.empty()) throw UsageError("check needs at least one FILE");
+        inv.args = operands;
+      } else if (!operands.empty()) {
+        throw UsageError("profiles takes no operands");
+      }
+      return inv;
+    }
+    throw UsageError("'" + word + "' is not implemented yet");
+  }
+  inv.command = Command::kRunApp;
+  inv.app = word;
+  if (inv.app.empty()) throw UsageError("empty APP name");
+  inv.args.assign(argv.begin() + static_cast<long>(i) + 1, argv.end());
+  return inv;
+}
+
+const std::string& help_text() {
+  static const std::string text =
+      R"(Usage: sandbox [OPTIONS] APP [ARGS...]
+       sandbox run [OPTIONS] [--] COMMAND [ARGS...]
+       sandbox explain [OPTIONS] APP|FILE [--json]
+       sandbox check FILE|NAME...
+       sandbox profiles
+
+Run a program in an unprivileged sandbox described by a YAML profile: the system read-only,
+a copy-on-write view of your home, secrets hidden, no host processes, no network unless the
+profile allows it, no capabilities, a seccomp filter.
+
+  sandbox APP [ARGS]     run APP under profile APP (or `default`, saying so)
+  run                    run COMMAND under -p PROFILE (default: `default`)
+  explain                say in plain words what a profile can and cannot reach
+  check                  validate profiles (file:line:col for each problem)
+  profiles               list profiles and where each comes from
+
+Options:
+  -p, --profile P        profile name, or a path to a YAML file (contains '/' or ends .yaml)
+      --name NAME        app name: names the persistent home layer (default: APP or profile)
+      --home MODE        overlay | ephemeral | tmpfs | bind | ro
+      --rw PATH          bind the real PATH read-write (repeatable)
+      --ro PATH          bind the real PATH read-only (repeatable)
+      --hide PATH        make PATH appear empty (repeatable)
+      --tmpfs PATH       mount an empty tmpfs at PATH (repeatable)
+      --net MODE         none | host
+      --env NAME[=VAL]   pass NAME from the host, or set it (repeatable)
+      --seccomp POLICY   default | strict | devel
+  -n, --dry-run          print the resolved sandbox and exit
+      --json             explain: machine-readable output
+  -v, --verbose          say what is set up, stage by stage, with timings
+  -h, --help             this text
+  -V, --version          the version
+
+Profiles are searched in $XDG_CONFIG_HOME/sandbox/profiles, /etc/sandbox/profiles and
+<prefix>/share/sandbox/profiles. Exit status: the command's own; 128+N when it was killed by
+signal N; 126 when it cannot be run; 127 when it is not found; 125 when sandbox itself failed.
+See sandbox(1) and sandbox-profile(5).
+)";
+  return text;
+}
+
+}  // namespace sandbox::launcher

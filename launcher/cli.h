@@ -1,0 +1,49 @@
+// Command-line parsing: argv -> Invocation. Pure; throws UsageError.
+#pragma once
+
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "profiles/profile.h"
+
+namespace sandbox::launcher {
+
+enum class Command { kRunApp, kRun, kExplain, kCheck, kProfiles, kHelp, kVersion };
+
+// What the command line fixes, on top of the profile (DESIGN.md: provenance "--rw" etc.).
+struct Overrides {
+  std::optional<profiles::HomeMode> home;
+  std::vector<profiles::PathEntry> rw, ro, hide, tmpfs;  // pos.file = the option's name
+  std::optional<profiles::NetworkMode> network;
+  std::vector<std::string> env;  // "NAME" keeps the host's value, "NAME=value" sets it
+  std::optional<profiles::SeccompPolicy> seccomp;
+};
+
+struct Invocation {
+  Command command = Command::kHelp;
+  std::string app;      // kRunApp: the APP word; kExplain: APP or FILE
+  std::string profile;  // -p: a name or a path ("" = not given)
+  std::string name;     // --name
+  std::vector<std::string> args;  // the command and its args (run), the files (check)
+  Overrides overrides;
+  bool verbose = false;
+  bool dry_run = false;
+  bool json = false;
+};
+
+class UsageError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+Invocation parse_cli(const std::vector<std::string>& argv);  // argv[0] is the program name
+
+// The text of `sandbox --help`.
+const std::string& help_text();
+
+// Subcommand words that `sandbox APP` cannot be (DESIGN.md: reserved).
+bool is_reserved_word(const std::string& word);
+
+}  // namespace sandbox::launcher

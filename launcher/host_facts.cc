@@ -1,0 +1,104 @@
+#include "launcher/host_facts.h"
+
+#include <limits.h>
+#include <pwd.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <filesystem>
+
+extern char** environ;
+
+namespace sandbox::launcher {
+
+const std::vector<std::string>& system_root_names() {
+  static const std::vector<std::string> names = {"usr", "etc",   "opt",   "srv",  "var",
+                                                 "bin", "sbin",  "lib",   "lib32", "lib64",
+                                                 "libx32"};
+  return names;
+}
+
+std::string HostFacts::getenv(const std::string& name) const {
+  const std::string prefix = name + "=";
+  for (const auto& kv : environ)
+    if (kv.rfind(prefix, 0) == 0) return kv.substr(prefix.size());
+  return {};
+}
+
+namespace {
+
+std::string real_path_or(const std::string& path) {
+  char buf[PATH_MAX];
+  if (!path.empty() && realpath(path.c_str(), buf) != nullptr) return buf;
+  return path;
+}
+
+// XDG base directories must be absolute to count (XDG Base Directory spec).
+std::string xdg_or(const HostFacts& f, const char* name, const std::string& fallback) {
+  std::string v = f.getenv(name);
+  if (v.empty() || v[0] != '/') return fallback;
+  return v;
+}
+
+std::string exe_share_dir() {
+  char buf[PATH_MAX];
+  ssize_t n = readlink("/proc/self/exe", buf, sizeof(buf) - 1);
+  if (n <= 0) return "/usr/share/sandbox";
+  buf[n] = '\0';
+  std::filesystem::path exe(buf);
+  return (exe.parent_path().parent_path() / "share" / "sandbox").string();
+}
+
+}  // namespace
+
+HostFacts gather_host_facts() {
+  HostFacts f;
+  f.uid = getuid();
+  f.gid = getgid();
+  for (char** e = environ; e && *e; ++e) f.environ.emplace_back(*e);
+
+  const passwd* pw = getpwuid(f.uid);
+  f.user = pw ? pw->pw_name : std::to_string(f.uid);
+  std::string home = f.getenv("HOME");
+  if (home.empty() || home[0] != '/') home = pw ? pw->pw_dir : "/";
+  f.home = real_path_or(home);
+
+  f.xdg_config_home = xdg_or(f, "XDG_CONFIG_HOME", f.home + "/.config");
+  f.xdg_data_home = xdg_or(f, "XDG_DATA_HOME", f.home + "/.local/share");
+  f.xdg_cache_home = xdg_or(f, "XDG_CACHE_HOME", f.home + "/.cache");
+  f.xdg_state_home = xdg_or(f, "XDG_STATE_HOME", f.home + "/.local/state");
+  f.xdg_runtime_dir = xdg_or(f, "XDG_RUNTIME_DIR", "");
+
+  char cwd[PATH_MAX];
+  if (getcwd(cwd, sizeof(cwd)) != nullptr) f.cwd = cwd;
+  f.share_dir = exe_share_dir();
+
+  for (const auto& name : system_root_names()) {
+    const std::string path = "/" + name;
+    struct stat st;
+    if (lstat(path.c_str(), &st) != 0) continue;
+    RootEntry entry{name, S_ISLNK(st.st_mode), {}};
+    if (entry.is_symlink) {
+      char buf[PATH_MAX];
+      ssize_t n = readlink(path.c_str(), buf, sizeof(buf) - 1);
+      if (n <= 0) continue;
+      entry.link_target.assign(buf, n);
+    } else if (!S_ISDIR(st.st_mode)) {
+      continue;
+    }
+    f.root_entries.push_back(entry);
+  }
+
+  // Debian with systemd-resolved or NetworkManager makes /etc/resolv.conf a symlink into /run,
+  // which the sandbox replaces with a fresh tmpfs.
+  std::string resolv = real_path_or("/etc/resolv.conf");
+  if (resolv != "/etc/resolv.conf" && resolv.rfind("/etc/", 0) != 0) f.resolv_conf_target = resolv;
+
+  f.stdin_is_tty = isatty(STDIN_FILENO);
+  f.stdout_is_tty = isatty(STDOUT_FILENO);
+  return f;
+}
+
+}  // namespace sandbox::launcher

@@ -1,0 +1,45 @@
+// What the planner needs to know about the host. Gathered once (reads only, no changes),
+// passed by value into the pure planner so that unit tests can make up any host.
+#pragma once
+
+#include <sys/types.h>
+
+#include <map>
+#include <string>
+#include <vector>
+
+namespace sandbox::launcher {
+
+struct RootEntry {
+  std::string name;         // "bin", "usr", ...
+  bool is_symlink = false;
+  std::string link_target;  // when is_symlink
+};
+
+struct HostFacts {
+  uid_t uid = 0;
+  gid_t gid = 0;
+  std::string user;
+  std::string home;             // canonical (realpath) home
+  std::string xdg_config_home;  // as set, or the default under home
+  std::string xdg_data_home;
+  std::string xdg_cache_home;
+  std::string xdg_state_home;
+  std::string xdg_runtime_dir;  // host value ("" when unset)
+  std::string cwd;
+  std::string share_dir;        // <exe>/../share/sandbox
+  std::vector<std::string> environ;  // "NAME=value"
+  std::vector<RootEntry> root_entries;  // the system top-level entries that exist
+  std::string resolv_conf_target;  // where /etc/resolv.conf leads when that is outside /etc
+  bool stdin_is_tty = false;
+  bool stdout_is_tty = false;
+
+  std::string getenv(const std::string& name) const;  // "" when unset
+};
+
+// The top-level names the sandbox shows read-only from the host, when they exist.
+const std::vector<std::string>& system_root_names();
+
+HostFacts gather_host_facts();
+
+}  // namespace sandbox::launcher

@@ -1,0 +1,25 @@
+// The child half of a run: pid 1 of the new pid namespace sets the sandbox up (stage table),
+// then stays as a minimal init: it forks the app, forwards signals to it, reaps zombies and
+// exits with the app's status.
+#pragma once
+
+#include <linux/filter.h>
+
+#include <vector>
+
+#include "launcher/spec.h"
+
+namespace sandbox::launcher {
+
+struct ChildArgs {
+  int sock = -1;        // to the parent: errors and log lines
+  int pty_slave = -1;   // the app's terminal, or -1 to keep the caller's stdio
+  const std::vector<sock_filter>* seccomp = nullptr;
+};
+
+// The signals the launcher and the init forward to the app.
+const std::vector<int>& forwarded_signals();
+
+[[noreturn]] void child_main(const SandboxSpec& spec, const ChildArgs& args);
+
+}  // namespace sandbox::launcher

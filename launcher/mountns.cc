@@ -1,0 +1,373 @@
+#include "launcher/mountns.h"
+
+#include <fcntl.h>
+#include <linux/mount.h>
+#include <linux/openat2.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+#include "launcher/error.h"
+#include "launcher/sys.h"
+
+namespace sandbox::launcher {
+
+namespace {
+
+constexpr const char* kBase = "/tmp";  // the scratch tmpfs; bubblewrap uses the same place
+constexpr unsigned long long kNoSuidDev = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV;
+
+// Path relative to `dir` ("" when equal). Both absolute, path under dir.
+std::string relative_to(const std::string& path, const std::string& dir) {
+  if (dir == "/") return path.substr(1);
+  if (path == dir) return "";
+  return path.substr(dir.size() + 1);
+}
+
+struct Context {
+  const SandboxSpec& spec;
+  void (*note)(const std::string&);
+  Fd oldroot;    // the host's root, for resolving sources
+  Fd newroot;    // the sandbox's root being built
+  Fd real_home;  // the host's home, beneath which kHome sources are resolved
+  Fd view_home;  // the sandbox's home, once mounted: home targets are resolved beneath it
+};
+
+// Reads fs_context messages (the kernel's own words on why fsconfig/fsmount failed).
+std::string fs_log(int fs_fd) {
+  std::string out;
+  char buf[512];
+  for (;;) {
+    ssize_t n = read(fs_fd, buf, sizeof(buf) - 1);
+    if (n <= 0) break;
+    if (!out.empty()) out += "; ";
+    out.append(buf, static_cast<size_t>(n));
+  }
+  return out;
+}
+
+SetupError with_log(SetupError e, int fs_fd) {
+  const std::string log = fs_log(fs_fd);
+  if (!log.empty()) e.op += " (kernel: " + log + ")";
+  return e;
+}
+
+Fd make_fs(const char* fstype, const std::string& target, const std::string& data,
+           const std::vector<std::pair<std::string, std::string>>& extra,
+           unsigned long long attrs) {
+  Fd fs(sys_fsopen(fstype, FSOPEN_CLOEXEC));
+  if (!fs.valid()) throw sys_error(std::string("mount ") + fstype, target);
+  auto set = [&](const std::string& key, const std::string& value) {
+    const int rc = value.empty()
+                       ? sys_fsconfig(fs.get(), FSCONFIG_SET_FLAG, key.c_str(), nullptr, 0)
+                       : sys_fsconfig(fs.get(), FSCONFIG_SET_STRING, key.c_str(), value.c_str(), 0);
+    if (rc != 0)
+      throw with_log(sys_error(std::string("mount ") + fstype + " option " + key, target), fs.get());
+  };
+  // data is "k=v,k=v"
+  size_t pos = 0;
+  while (pos < data.size()) {
+    size_t comma = data.find(',', pos);
+    if (comma == std::string::npos) comma = data.size();
+    const std::string kv = data.substr(pos, comma - pos);
+    pos = comma + 1;
+    const size_t eq = kv.find('=');
+    set(kv.substr(0, eq), eq == std::string::npos ? "" : kv.substr(eq + 1));
+  }
+  for (const auto& [k, v] : extra) set(k, v);
+  if (sys_fsconfig(fs.get(), FSCONFIG_CMD_CREATE, nullptr, nullptr, 0) != 0)
+    throw with_log(sys_error(std::string("mount ") + fstype, target), fs.get());
+  Fd mnt(sys_fsmount(fs.get(), FSMOUNT_CLOEXEC, static_cast<unsigned>(attrs)));
+  if (!mnt.valid()) throw with_log(sys_error(std::string("mount ") + fstype, target), fs.get());
+  return mnt;
+}
+
+void attach(int mnt_fd, int target_fd, const std::string& target, const char* what) {
+  if (sys_move_mount(mnt_fd, "", target_fd, "",
+                     MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) != 0)
+    throw sys_error(std::string("attach ") + what + " at", target);
+}
+
+// Opens a host source path as the step's scope allows. Returns an invalid Fd (errno set) when
+// it cannot be opened.
+Fd open_source(Context& c, const MountStep& s) {
+  switch (s.scope) {
+    case SourceScope::kSystem:
+      return Fd(openat2_path(c.oldroot.get(), relative_to(s.source, "/"), 0,
+                             RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS));
+    case SourceScope::kNoSymlinks:
+      return Fd(openat2_path(c.oldroot.get(), relative_to(s.source, "/"), 0,
+                             RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS));
+    case SourceScope::kHome: {
+      const std::string rel = relative_to(s.source, c.spec.home);
+      return Fd(openat2_path(c.real_home.get(), rel.empty() ? "." : rel, 0,
+                             RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS));
+    }
+  }
+  return Fd();
+}
+
+// The fd a target path is resolved from, and the path relative to it.
+std::pair<int, std::string> target_base(Context& c, const MountStep& s) {
+  if (s.target_in_home && c.view_home.valid())
+    return {c.view_home.get(), relative_to(s.target, c.spec.home)};
+  return {c.newroot.get(), relative_to(s.target, "/")};
+}
+
+unsigned long long target_resolve(const Context& c, const MountStep& s) {
+  // Beneath the home, symlinks (from the real home or the app's layer) may be followed but
+  // never out of it; elsewhere the new root is all there is.
+  return (s.target_in_home && c.view_home.valid() ? RESOLVE_BENEATH : RESOLVE_IN_ROOT) |
+         RESOLVE_NO_MAGICLINKS;
+}
+
+enum class Make { kDir, kFile, kSymlink, kNone };
+
+// Resolves the target; creates missing components (directories, and the last one as `make`).
+// Returns an invalid Fd with errno ENOENT when `make` is kNone and the target is missing.
+Fd open_target(Context& c, const MountStep& s, Make make, const std::string& link_text = {}) {
+  auto [base, rel] = target_base(c, s);
+  const unsigned long long resolve = target_resolve(c, s);
+  if (rel.empty()) return Fd(openat2_path(base, ".", 0, resolve));
+  if (make != Make::kSymlink) {
+    Fd fd(openat2_path(base, rel, 0, resolve));
+    if (fd.valid() || errno != ENOENT || make == Make::kNone) return fd;
+  }
+  // Walk and create.
+  Fd dir(openat2_path(base, ".", O_DIRECTORY, resolve));
+  std::string so_far;
+  size_t pos = 0;
+  while (pos < rel.size()) {
+    size_t slash = rel.find('/', pos);
+    const bool last = slash == std::string::npos;
+    if (last) slash = rel.size();
+    const std::string name = rel.substr(pos, slash - pos);
+    pos = slash + 1;
+    so_far += (so_far.empty() ? "" : "/") + name;
+    if (last) {
+      int rc = 0;
+      if (make == Make::kDir) rc = mkdirat(dir.get(), name.c_str(), 0755);
+      if (make == Make::kSymlink) rc = symlinkat(link_text.c_str(), dir.get(), name.c_str());
+      if (make == Make::kFile) {
+        Fd f(openat(dir.get(), name.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644));
+        rc = f.valid() ? 0 : -1;
+      }
+      if (rc != 0 && errno != EEXIST) throw sys_error("create mount point", s.target);
+      if (make == Make::kSymlink) return Fd();
+      return Fd(openat2_path(base, rel, 0, resolve));
+    }
+    Fd next(openat2_path(base, so_far, O_DIRECTORY, resolve));
+    if (!next.valid() && errno == ENOENT) {
+      if (mkdirat(dir.get(), name.c_str(), 0755) != 0 && errno != EEXIST)
+        throw sys_error("create mount point", s.target);
+      next = Fd(openat2_path(base, so_far, O_DIRECTORY, resolve));
+    }
+    if (!next.valid()) throw sys_error("resolve target", s.target);
+    dir = std::move(next);
+  }
+  return Fd();
+}
+
+bool is_dir_fd(int fd) {
+  struct stat st;
+  return fstat(fd, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+void bind(Context& c, const MountStep& s, unsigned long long attrs) {
+  Fd src = open_source(c, s);
+  if (!src.valid()) {
+    if (errno == ENOENT && s.optional) {
+      c.note("skipped " + s.source + " (" + s.why + "): does not exist");
+      return;
+    }
+    SetupError e = sys_error("resolve", s.source);
+    e.op = "resolve " + s.why + ":";
+    throw e;
+  }
+  const bool dir = is_dir_fd(src.get());
+  Fd target = open_target(c, s, dir ? Make::kDir : Make::kFile);
+  if (!target.valid()) throw sys_error("resolve target", s.target);
+  if (is_dir_fd(target.get()) != dir)
+    throw sys_error("bind", s.target, dir ? ENOTDIR : EISDIR,
+                    "inside the sandbox this path is of another type than " + s.source);
+  Fd tree(sys_open_tree(src.get(), "",
+                        OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE | AT_EMPTY_PATH));
+  if (!tree.valid()) throw sys_error("bind", s.source);
+  if (sys_mount_setattr(tree.get(), "", AT_EMPTY_PATH | AT_RECURSIVE, attrs, 0) != 0)
+    throw sys_error("set mount flags on", s.target);
+  attach(tree.get(), target.get(), s.target, "bind");
+}
+
+void overlay_home(Context& c, const MountStep& s) {
+  // overlayfs resolves layer paths itself; handing it /proc/self/fd/N of fds we opened without
+  // following symlinks means no escaping and no path that a planted link could redirect.
+  const std::string self_fd = "/oldroot/proc/self/fd/";
+  Fd lower(openat2_path(c.oldroot.get(), relative_to(s.source, "/"), O_DIRECTORY,
+                        RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS));
+  if (!lower.valid()) throw sys_error("open home", s.source);
+  std::string upper_path, work_path;
+  Fd upper, work;
+  if (s.layer_dir.empty()) {
+    // Ephemeral: the layer is a tmpfs that vanishes with the sandbox.
+    if (mount("tmpfs", "/layer", "tmpfs", MS_NOSUID | MS_NODEV, "mode=0700") != 0)
+      throw sys_error("mount tmpfs", "/layer (ephemeral home layer)");
+    if (mkdir("/layer/upper", 0700) != 0 || mkdir("/layer/work", 0700) != 0)
+      throw sys_error("create", "/layer");
+    upper_path = "/layer/upper";
+    work_path = "/layer/work";
+  } else {
+    const unsigned long long strict = RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
+    upper = Fd(openat2_path(c.oldroot.get(), relative_to(s.layer_dir + "/upper", "/"), O_DIRECTORY, strict));
+    if (!upper.valid()) throw sys_error("open layer", s.layer_dir + "/upper");
+    work = Fd(openat2_path(c.oldroot.get(), relative_to(s.layer_dir + "/work", "/"), O_DIRECTORY, strict));
+    if (!work.valid()) throw sys_error("open layer", s.layer_dir + "/work");
+    upper_path = self_fd + std::to_string(upper.get());
+    work_path = self_fd + std::to_string(work.get());
+  }
+  // userxattr: whiteouts and opaque markers as user.overlay.* xattrs, the only kind an
+  // unprivileged overlay may write (and no kernel log line on every mount).
+  Fd mnt = make_fs("overlay", s.target, "",
+                   {{"lowerdir", self_fd + std::to_string(lower.get())},
+                    {"upperdir", upper_path},
+                    {"workdir", work_path},
+                    {"userxattr", ""}},
+                   kNoSuidDev);
+  Fd target = open_target(c, s, Make::kDir);
+  if (!target.valid()) throw sys_error("resolve target", s.target);
+  attach(mnt.get(), target.get(), s.target, "overlay home");
+}
+
+void hide(Context& c, const MountStep& s) {
+  Fd target = open_target(c, s, Make::kNone);
+  if (!target.valid()) {
+    if (errno == ENOENT) return;  // nothing there: nothing to hide
+    SetupError e = sys_error("resolve", s.target);
+    e.op = "resolve " + s.why + ":";
+    throw e;
+  }
+  if (is_dir_fd(target.get())) {
+    Fd mnt = make_fs("tmpfs", s.target, "mode=0755,size=4k", {},
+                     kNoSuidDev | MOUNT_ATTR_NOEXEC | MOUNT_ATTR_RDONLY);
+    attach(mnt.get(), target.get(), s.target, "hide");
+    return;
+  }
+  // A file (or socket, fifo, device): cover it with an empty read-only file.
+  Fd empty(openat2_path(AT_FDCWD, "/empty", 0, 0));
+  if (!empty.valid()) throw sys_error("open", "/empty");
+  Fd tree(sys_open_tree(empty.get(), "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH));
+  if (!tree.valid()) throw sys_error("hide", s.target);
+  if (sys_mount_setattr(tree.get(), "", AT_EMPTY_PATH, kNoSuidDev | MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOEXEC, 0) != 0)
+    throw sys_error("set mount flags on", s.target);
+  attach(tree.get(), target.get(), s.target, "hide");
+}
+
+void apply_step(Context& c, const MountStep& s) {
+  switch (s.kind) {
+    case MountKind::kBind:
+      bind(c, s, kNoSuidDev | (s.read_only ? MOUNT_ATTR_RDONLY : 0));
+      break;
+    case MountKind::kDevNode:
+      bind(c, s, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC);
+      break;
+    case MountKind::kTmpfs: {
+      Fd mnt = make_fs("tmpfs", s.target, s.data, {}, kNoSuidDev);
+      Fd target = open_target(c, s, Make::kDir);
+      if (!target.valid()) throw sys_error("resolve target", s.target);
+      attach(mnt.get(), target.get(), s.target, "tmpfs");
+      break;
+    }
+    case MountKind::kProc: {
+      Fd mnt = make_fs("proc", s.target, "", {}, kNoSuidDev | MOUNT_ATTR_NOEXEC);
+      Fd target = open_target(c, s, Make::kDir);
+      attach(mnt.get(), target.get(), s.target, "proc");
+      break;
+    }
+    case MountKind::kDevpts: {
+      Fd mnt = make_fs("devpts", s.target, "ptmxmode=0666,mode=0620", {},
+                       MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC);
+      Fd target = open_target(c, s, Make::kDir);
+      attach(mnt.get(), target.get(), s.target, "devpts");
+      break;
+    }
+    case MountKind::kSymlink:
+      open_target(c, s, Make::kSymlink, s.source);
+      break;
+    case MountKind::kDir: {
+      Fd target = open_target(c, s, Make::kDir);
+      if (!target.valid()) throw sys_error("create", s.target);
+      // The mode from the plan (0700 for XDG_RUNTIME_DIR); the umask must not widen it.
+      const std::string proc_path = "/oldroot/proc/self/fd/" + std::to_string(target.get());
+      if (chmod(proc_path.c_str(), static_cast<mode_t>(std::stoul(s.data, nullptr, 8))) != 0)
+        throw sys_error("chmod", s.target);
+      break;
+    }
+    case MountKind::kOverlayHome:
+      overlay_home(c, s);
+      break;
+    case MountKind::kHide:
+      hide(c, s);
+      break;
+  }
+  // Once the home is in place, home targets are resolved beneath it.
+  if (s.target == c.spec.home && s.why == "home") {
+    c.view_home = open_target(c, s, Make::kDir);
+    if (!c.view_home.valid()) throw sys_error("open", s.target);
+  }
+}
+
+}  // namespace
+
+void apply_mounts_in_child(const SandboxSpec& spec, void (*note)(const std::string&)) {
+  // Our copy of the host's mounts must not propagate anything back (mount_namespaces(7)).
+  if (mount(nullptr, "/", nullptr, MS_SLAVE | MS_REC, nullptr) != 0)
+    throw sys_error("make mounts private", "/");
+  if (mount("tmpfs", kBase, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0700") != 0)
+    throw sys_error("mount tmpfs", kBase);
+  for (const char* d : {"/tmp/newroot", "/tmp/oldroot", "/tmp/layer"})
+    if (mkdir(d, 0700) != 0) throw sys_error("create", d);
+  {
+    Fd empty(open("/tmp/empty", O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0444));
+    if (!empty.valid()) throw sys_error("create", "/tmp/empty");
+  }
+  // pivot_root into the scratch tmpfs: the host root moves to /oldroot, where every source is
+  // resolved with RESOLVE_IN_ROOT (absolute symlinks stay inside the host root).
+  if (sys_pivot_root(kBase, "/tmp/oldroot") != 0) throw sys_error("pivot_root", kBase);
+  if (chdir("/") != 0) throw sys_error("chdir", "/");
+  if (mount("tmpfs", "/newroot", "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755") != 0)
+    throw sys_error("mount tmpfs", "/newroot");
+
+  Context c{spec, note, {}, {}, {}, {}};
+  c.oldroot = Fd(openat2_path(AT_FDCWD, "/oldroot", O_DIRECTORY, 0));
+  c.newroot = Fd(openat2_path(AT_FDCWD, "/newroot", O_DIRECTORY, 0));
+  if (!c.oldroot.valid() || !c.newroot.valid()) throw sys_error("open", "/oldroot");
+  c.real_home = Fd(openat2_path(c.oldroot.get(), relative_to(spec.home, "/"), O_DIRECTORY,
+                                RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS));
+  if (!c.real_home.valid()) throw sys_error("open home", spec.home);
+
+  for (const MountStep& s : spec.mounts) {
+    try {
+      apply_step(c, s);
+    } catch (SetupError& e) {
+      if (e.hint.empty() && !s.why.empty() && s.why != "system") e.hint = "from " + s.why;
+      throw;
+    }
+  }
+
+  // pivot_root(".", ".") stacks the old root on top of the new one; detaching "." then drops
+  // the scratch tmpfs and, with it, every host mount (pivot_root(2), "NOTES").
+  if (fchdir(c.newroot.get()) != 0) throw sys_error("chdir", "/newroot");
+  c.oldroot.reset();
+  c.newroot.reset();
+  c.real_home.reset();
+  c.view_home.reset();
+  if (sys_pivot_root(".", ".") != 0) throw sys_error("pivot_root", "/newroot");
+  if (umount2(".", MNT_DETACH) != 0) throw sys_error("detach old root", "/");
+  if (chdir("/") != 0) throw sys_error("chdir", "/");
+  // The root tmpfs holds only mount points now: nothing may be added to it.
+  if (sys_mount_setattr(AT_FDCWD, "/", 0, MOUNT_ATTR_RDONLY, 0) != 0)
+    throw sys_error("make read-only", "/");
+}
+
+}  // namespace sandbox::launcher

@@ -1,0 +1,16 @@
+// The mount namespace: the child builds the new root from the spec's mount plan, then
+// pivots into it. Runs in the child, which holds every capability of its new user namespace.
+#pragma once
+
+#include "launcher/spec.h"
+
+namespace sandbox::launcher {
+
+// Makes the copied mounts private to us, puts a scratch tmpfs at /tmp and pivots into it, so
+// that the host's root is reachable at /oldroot while the new root is built at /newroot.
+// Then applies every step of spec.mounts and pivots into /newroot, detaching everything
+// else. Throws SetupError. Reports a step it skipped (optional source missing, nothing to
+// hide) through `note` when verbose.
+void apply_mounts_in_child(const SandboxSpec& spec, void (*note)(const std::string&));
+
+}  // namespace sandbox::launcher

@@ -1,0 +1,272 @@
+#include "launcher/plan.h"
+
+#include <algorithm>
+#include <map>
+
+#include "overlay/layer.h"
+
+namespace sandbox::launcher {
+
+using profiles::HomeMode;
+using profiles::PathEntry;
+
+namespace {
+
+bool is_under(const std::string& path, const std::string& dir) {
+  if (dir == "/") return true;
+  return path == dir || (path.size() > dir.size() && path.compare(0, dir.size(), dir) == 0 &&
+                         path[dir.size()] == '/');
+}
+
+// Collapses "//" and "/./", drops a trailing "/", refuses "..".
+std::string normalize(const std::string& path, const std::string& where) {
+  std::string out;
+  size_t pos = 0;
+  while (pos <= path.size()) {
+    size_t next = path.find('/', pos);
+    if (next == std::string::npos) next = path.size();
+    const std::string part = path.substr(pos, next - pos);
+    pos = next + 1;
+    if (part.empty() || part == ".") continue;
+    if (part == "..")
+      throw PlanError(where + ": '" + path + "': '..' is not allowed in paths; name the real path");
+    out += "/" + part;
+  }
+  return out.empty() ? "/" : out;
+}
+
+}  // namespace
+
+std::string runtime_dir_inside(uid_t uid) { return "/run/user/" + std::to_string(uid); }
+
+std::string expand_path(const PathEntry& entry, const HostFacts& host) {
+  const std::string& p = entry.path;
+  const std::string where = entry.pos.str();
+  if (p.empty()) throw PlanError(where + ": empty path");
+  static const std::vector<std::pair<std::string, std::string HostFacts::*>> vars = {
+      {"$XDG_CONFIG_HOME", &HostFacts::xdg_config_home},
+      {"$XDG_DATA_HOME", &HostFacts::xdg_data_home},
+      {"$XDG_CACHE_HOME", &HostFacts::xdg_cache_home},
+      {"$XDG_STATE_HOME", &HostFacts::xdg_state_home},
+      {"$XDG_RUNTIME_DIR", &HostFacts::xdg_runtime_dir},
+      {"$HOME", &HostFacts::home},
+  };
+  std::string expanded;
+  if (p == "~" || p.rfind("~/", 0) == 0) {
+    expanded = host.home + p.substr(1);
+  } else if (p[0] == '$') {
+    for (const auto& [name, member] : vars) {
+      if (p.rfind(name, 0) == 0 && (p.size() == name.size() || p[name.size()] == '/')) {
+        const std::string& value = host.*member;
+        if (value.empty())
+          throw PlanError(where + ": '" + p + "': " + name.substr(1) + " is not set on this host");
+        expanded = value + p.substr(name.size());
+        break;
+      }
+    }
+    if (expanded.empty()) throw PlanError(where + ": '" + p + "': unknown variable");
+  } else if (p[0] == '/') {
+    expanded = p;
+  } else if (entry.pos.line == 0) {
+    expanded = host.cwd + "/" + p;  // a command-line path, relative to where the user is
+  } else {
+    throw PlanError(where + ": '" + p + "': paths must be absolute or start with ~/");
+  }
+  return normalize(expanded, where);
+}
+
+std::vector<std::string> build_env(const profiles::Profile& profile, const Overrides& overrides,
+                                   const HostFacts& host, const std::string& home) {
+  std::vector<std::string> keep = profile.env_keep;
+  std::vector<std::pair<std::string, std::string>> sets;
+  for (const auto& s : profile.env_set) sets.emplace_back(s.name, s.value);
+  for (const auto& e : overrides.env) {
+    auto eq = e.find('=');
+    if (eq == std::string::npos)
+      keep.push_back(e);
+    else
+      sets.emplace_back(e.substr(0, eq), e.substr(eq + 1));
+  }
+
+  std::map<std::string, std::string> env;  // sorted: the environment is printed by explain
+  for (const auto& kv : host.environ) {
+    auto eq = kv.find('=');
+    if (eq == std::string::npos || eq == 0) continue;
+    const std::string name = kv.substr(0, eq);
+    for (const auto& pattern : keep) {
+      if (profiles::env_pattern_matches(pattern, name)) {
+        env[name] = kv.substr(eq + 1);
+        break;
+      }
+    }
+  }
+  env["HOME"] = home;
+  env["USER"] = host.user;
+  env["LOGNAME"] = host.user;
+  env["XDG_RUNTIME_DIR"] = runtime_dir_inside(host.uid);
+  if (!env.count("PATH")) env["PATH"] = "/usr/local/bin:/usr/bin:/bin";
+  for (const auto& [name, value] : sets) env[name] = value;
+
+  std::vector<std::string> out;
+  out.reserve(env.size());
+  for (const auto& [name, value] : env) out.push_back(name + "=" + value);
+  return out;
+}
+
+std::string app_name(const Invocation& inv, const profiles::Profile& profile) {
+  if (!inv.name.empty()) return inv.name;
+  if (inv.command == Command::kRunApp) {
+    const std::string& app = inv.app;
+    return app.substr(app.rfind('/') + 1);  // `sandbox ./tool` names its layer "tool"
+  }
+  return profile.name;
+}
+
+SandboxSpec build_spec(const Invocation& inv, const ProfileChoice& choice,
+                       const profiles::Profile& profile, const HostFacts& host) {
+  SandboxSpec spec;
+  const auto& o = inv.overrides;
+  spec.app = app_name(inv, profile);
+  if (!overlay::valid_app_name(spec.app))
+    throw PlanError("app name '" + spec.app +
+                    "' is not valid: use letters, digits, '.', '_' and '-' (give --name NAME)");
+  spec.profile_name = profile.name;
+  spec.profile_file = profile.file;
+  spec.profile_files = profile.extends_files;
+  spec.hostname = profile.name;
+  spec.verbose = inv.verbose;
+  spec.uid = host.uid;
+  spec.gid = host.gid;
+  spec.home = host.home;
+  spec.home_mode = o.home.value_or(profile.home_mode.value_or(HomeMode::kOverlay));
+  spec.network = o.network.value_or(profile.network_mode.value_or(profiles::NetworkMode::kNone));
+  spec.seccomp = o.seccomp.value_or(profile.seccomp.value_or(profiles::SeccompPolicy::kDefault));
+  spec.nested_userns = profile.nested_userns.value_or(false);
+  spec.state_dir = host.xdg_data_home + "/sandbox";
+  if (spec.home_mode == HomeMode::kOverlay)
+    spec.layer_dir = overlay::layer_paths(spec.state_dir, spec.app).root;
+
+  // The command. `sandbox APP` runs the profile's command when APP named the profile, else APP.
+  if (inv.command == Command::kRunApp) {
+    const bool profile_named_by_app = inv.profile.empty() && !choice.fell_back_to_default;
+    if (profile_named_by_app && profile.command)
+      spec.argv = *profile.command;
+    else
+      spec.argv = {inv.app};
+    spec.argv.insert(spec.argv.end(), inv.args.begin(), inv.args.end());
+  } else if (!inv.args.empty()) {
+    spec.argv = inv.args;
+  } else if (profile.command) {
+    spec.argv = *profile.command;
+  }
+  if (spec.argv.empty() && inv.command != Command::kExplain)
+    throw PlanError("no command to run: give one after `--`, or set `command:` in profile " +
+                    profile.file);
+  if (!spec.argv.empty() && spec.argv[0].empty()) throw PlanError("the command is empty");
+
+  spec.env = build_env(profile, o, host, spec.home);
+  spec.cwd = host.cwd;
+
+  // ---- The mount plan. Order matters: later steps may cover earlier ones. ----
+  auto& m = spec.mounts;
+  auto add = [&m](MountStep s) { m.push_back(std::move(s)); };
+
+  // The host system, read-only. Merged-/usr symlinks (/bin -> usr/bin) are recreated as links.
+  for (const auto& e : host.root_entries) {
+    MountStep s;
+    s.target = "/" + e.name;
+    s.why = "system";
+    if (e.is_symlink) {
+      s.kind = MountKind::kSymlink;
+      s.source = e.link_target;
+    } else {
+      s.kind = MountKind::kBind;
+      s.source = s.target;
+      s.read_only = true;
+    }
+    add(s);
+  }
+  add({.kind = MountKind::kProc, .target = "/proc", .why = "processes of this sandbox only"});
+  add({.kind = MountKind::kTmpfs, .target = "/dev", .data = "mode=0755", .why = "minimal /dev"});
+  for (const char* node : {"null", "zero", "full", "random", "urandom", "tty"}) {
+    const std::string path = std::string("/dev/") + node;
+    add({.kind = MountKind::kDevNode, .target = path, .source = path, .why = "minimal /dev"});
+  }
+  add({.kind = MountKind::kDevpts, .target = "/dev/pts", .why = "minimal /dev"});
+  add({.kind = MountKind::kSymlink, .target = "/dev/ptmx", .source = "pts/ptmx", .why = "minimal /dev"});
+  add({.kind = MountKind::kTmpfs, .target = "/dev/shm", .data = "mode=1777", .why = "minimal /dev"});
+  add({.kind = MountKind::kSymlink, .target = "/dev/fd", .source = "/proc/self/fd", .why = "minimal /dev"});
+  add({.kind = MountKind::kSymlink, .target = "/dev/stdin", .source = "/proc/self/fd/0", .why = "minimal /dev"});
+  add({.kind = MountKind::kSymlink, .target = "/dev/stdout", .source = "/proc/self/fd/1", .why = "minimal /dev"});
+  add({.kind = MountKind::kSymlink, .target = "/dev/stderr", .source = "/proc/self/fd/2", .why = "minimal /dev"});
+  add({.kind = MountKind::kTmpfs, .target = "/tmp", .data = "mode=1777", .why = "fresh /tmp"});
+  const bool has_var = std::any_of(host.root_entries.begin(), host.root_entries.end(),
+                                   [](const RootEntry& e) { return e.name == "var" && !e.is_symlink; });
+  if (has_var)
+    add({.kind = MountKind::kTmpfs, .target = "/var/tmp", .data = "mode=1777", .why = "fresh /var/tmp"});
+  add({.kind = MountKind::kTmpfs, .target = "/run", .data = "mode=0755", .why = "fresh /run"});
+  add({.kind = MountKind::kDir, .target = runtime_dir_inside(host.uid), .data = "0700",
+       .why = "fresh XDG_RUNTIME_DIR"});
+  if (spec.network == profiles::NetworkMode::kHost && !host.resolv_conf_target.empty())
+    add({.kind = MountKind::kBind, .target = host.resolv_conf_target,
+         .source = host.resolv_conf_target, .read_only = true, .optional = true,
+         .why = "DNS configuration for the host network"});
+
+  // The home.
+  switch (spec.home_mode) {
+    case HomeMode::kOverlay:
+      add({.kind = MountKind::kOverlayHome, .target = spec.home, .source = spec.home,
+           .layer_dir = spec.layer_dir, .why = "home"});
+      break;
+    case HomeMode::kEphemeral:
+      add({.kind = MountKind::kOverlayHome, .target = spec.home, .source = spec.home, .why = "home"});
+      break;
+    case HomeMode::kTmpfs:
+      add({.kind = MountKind::kTmpfs, .target = spec.home, .data = "mode=0700", .why = "home"});
+      break;
+    case HomeMode::kBind:
+    case HomeMode::kRo:
+      add({.kind = MountKind::kBind, .target = spec.home, .source = spec.home,
+           .read_only = spec.home_mode == HomeMode::kRo, .why = "home"});
+      break;
+  }
+
+  // What the profile and the command line add, in this order: tmpfs, rw, ro, hide. A later
+  // step wins where paths nest (ro inside rw; hide inside anything).
+  auto paths = [&](const std::vector<PathEntry>& from_profile, const std::vector<PathEntry>& from_cli) {
+    std::vector<PathEntry> all = from_profile;
+    all.insert(all.end(), from_cli.begin(), from_cli.end());
+    return all;
+  };
+  auto origin = [](const PathEntry& e, const char* key) {
+    return e.pos.line == 0 ? e.pos.file : std::string("profile ") + key + " (" + e.pos.str() + ")";
+  };
+  for (const auto& e : paths(profile.tmpfs, o.tmpfs)) {
+    const std::string p = expand_path(e, host);
+    add({.kind = MountKind::kTmpfs, .target = p, .data = "mode=0700",
+         .target_in_home = is_under(p, spec.home), .why = origin(e, "tmpfs")});
+  }
+  auto add_bind = [&](const PathEntry& e, bool ro, const char* key) {
+    const std::string p = expand_path(e, host);
+    const bool in_home = is_under(p, spec.home);
+    if (is_under(p, spec.state_dir))
+      throw PlanError(e.pos.str() + ": '" + e.path + "' is inside the sandbox state tree (" +
+                      spec.state_dir + "), which no sandbox may see");
+    add({.kind = MountKind::kBind, .target = p, .source = p,
+         .scope = in_home ? SourceScope::kHome : SourceScope::kNoSymlinks, .read_only = ro,
+         .optional = e.optional, .target_in_home = in_home, .why = origin(e, key)});
+  };
+  for (const auto& e : paths(profile.rw, o.rw)) add_bind(e, false, "rw");
+  for (const auto& e : paths(profile.ro, o.ro)) add_bind(e, true, "ro");
+  for (const auto& e : paths(profile.hide, o.hide)) {
+    const std::string p = expand_path(e, host);
+    add({.kind = MountKind::kHide, .target = p, .target_in_home = is_under(p, spec.home),
+         .why = origin(e, "hide")});
+  }
+  // Last, so that nothing above can uncover it: the layers of every app.
+  add({.kind = MountKind::kHide, .target = spec.state_dir,
+       .target_in_home = is_under(spec.state_dir, spec.home), .why = "sandbox state (layers)"});
+  return spec;
+}
+
+}  // namespace sandbox::launcher

@@ -1,0 +1,63 @@
+#include "launcher/sys.h"
+
+#include <fcntl.h>
+#include <linux/mount.h>
+#include <linux/openat2.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+#include "launcher/error.h"
+
+namespace sandbox::launcher {
+
+void Fd::reset(int fd) {
+  if (fd_ >= 0) close(fd_);
+  fd_ = fd;
+}
+
+int openat2_path(int dirfd, const std::string& path, int flags, unsigned long long resolve) {
+  open_how how{};
+  how.flags = static_cast<unsigned long long>(O_PATH | O_CLOEXEC | flags);
+  how.resolve = resolve;
+  return static_cast<int>(syscall(SYS_openat2, dirfd, path.c_str(), &how, sizeof(how)));
+}
+
+void write_file(const std::string& path, const std::string& data) {
+  Fd fd(open(path.c_str(), O_WRONLY | O_CLOEXEC));
+  if (!fd.valid()) throw sys_error("open", path);
+  ssize_t n = write(fd.get(), data.data(), data.size());
+  if (n < 0) throw sys_error("write", path);
+  if (static_cast<size_t>(n) != data.size()) throw sys_error("write", path, EIO);
+}
+
+int sys_open_tree(int dirfd, const char* path, unsigned flags) {
+  return static_cast<int>(syscall(SYS_open_tree, dirfd, path, flags));
+}
+int sys_move_mount(int from_dirfd, const char* from_path, int to_dirfd, const char* to_path,
+                   unsigned flags) {
+  return static_cast<int>(
+      syscall(SYS_move_mount, from_dirfd, from_path, to_dirfd, to_path, flags));
+}
+int sys_fsopen(const char* fsname, unsigned flags) {
+  return static_cast<int>(syscall(SYS_fsopen, fsname, flags));
+}
+int sys_fsconfig(int fd, unsigned cmd, const char* key, const void* value, int aux) {
+  return static_cast<int>(syscall(SYS_fsconfig, fd, cmd, key, value, aux));
+}
+int sys_fsmount(int fd, unsigned flags, unsigned attr_flags) {
+  return static_cast<int>(syscall(SYS_fsmount, fd, flags, attr_flags));
+}
+int sys_mount_setattr(int dirfd, const char* path, unsigned flags, unsigned long long attr_set,
+                      unsigned long long attr_clr) {
+  mount_attr attr{};
+  attr.attr_set = attr_set;
+  attr.attr_clr = attr_clr;
+  return static_cast<int>(syscall(SYS_mount_setattr, dirfd, path, flags, &attr, sizeof(attr)));
+}
+int sys_pivot_root(const char* new_root, const char* put_old) {
+  return static_cast<int>(syscall(SYS_pivot_root, new_root, put_old));
+}
+
+}  // namespace sandbox::launcher

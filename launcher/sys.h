@@ -1,0 +1,53 @@
+// Small RAII and syscall helpers used by the run-time stages. Every fd is O_CLOEXEC.
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+
+namespace sandbox::launcher {
+
+class Fd {
+ public:
+  Fd() = default;
+  explicit Fd(int fd) : fd_(fd) {}
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+  Fd(Fd&& o) noexcept : fd_(o.release()) {}
+  Fd& operator=(Fd&& o) noexcept {
+    if (this != &o) reset(o.release());
+    return *this;
+  }
+  ~Fd() { reset(); }
+  int get() const { return fd_; }
+  bool valid() const { return fd_ >= 0; }
+  int release() {
+    int fd = fd_;
+    fd_ = -1;
+    return fd;
+  }
+  void reset(int fd = -1);
+
+ private:
+  int fd_ = -1;
+};
+
+// openat2(2) with O_PATH|O_CLOEXEC plus `flags`, and the RESOLVE_* bits in `resolve`.
+// Returns -1 with errno set.
+int openat2_path(int dirfd, const std::string& path, int flags, unsigned long long resolve);
+
+// Writes all of `data` to `path` (for /proc files). Throws SetupError.
+void write_file(const std::string& path, const std::string& data);
+
+// Thin wrappers for the new mount API (glibc 2.36 has some, not all, of them).
+int sys_open_tree(int dirfd, const char* path, unsigned flags);
+int sys_move_mount(int from_dirfd, const char* from_path, int to_dirfd, const char* to_path,
+                   unsigned flags);
+int sys_fsopen(const char* fsname, unsigned flags);
+int sys_fsconfig(int fd, unsigned cmd, const char* key, const void* value, int aux);
+int sys_fsmount(int fd, unsigned flags, unsigned attr_flags);
+int sys_mount_setattr(int dirfd, const char* path, unsigned flags, unsigned long long attr_set,
+                      unsigned long long attr_clr);
+int sys_pivot_root(const char* new_root, const char* put_old);
+
+}  // namespace sandbox::launcher
