@@ -274,29 +274,24 @@ int open_own_tty() {
   return open(ptsname(master), O_RDWR);
 }
 
-int tiocsti() {
+// ioctl(cmd) on the controlling tty; the upper 32 bits of `cmd` are ignored by the kernel.
+// TIOCLINUX gets TIOCL_GETSHIFTSTATE (6), which a pty refuses with ENOTTY.
+template <uint64_t kCmd>
+int tty_ioctl() {
   const int tty = open_own_tty();
-  char c = 'x';
-  return tty < 0 ? kSetupFailed : result(ioctl(tty, TIOCSTI, &c));
-}
-int tiocsti_upper_bits() {
-  const int tty = open_own_tty();
-  char c = 'x';
-  return tty < 0 ? kSetupFailed : result(syscall(SYS_ioctl, tty, (1UL << 32) | TIOCSTI, &c));
-}
-int tioclinux() {
-  const int tty = open_own_tty();
-  char sub = 6;  // TIOCL_GETSHIFTSTATE
-  return tty < 0 ? kSetupFailed : result(ioctl(tty, TIOCLINUX, &sub));
+  char arg = static_cast<uint32_t>(kCmd) == TIOCLINUX ? 6 : 'x';
+  return tty < 0 ? kSetupFailed : result(syscall(SYS_ioctl, tty, kCmd, &arg));
 }
 
 TEST(SeccompFilter, TerminalInjection) {
-  expect_errno(SeccompPolicy::kDefault, false, tiocsti, EPERM);
+  expect_errno(SeccompPolicy::kDefault, false, tty_ioctl<TIOCSTI>, EPERM);
 }
 TEST(SeccompFilter, TerminalInjectionUpperBits) {
-  expect_errno(SeccompPolicy::kDefault, false, tiocsti_upper_bits, EPERM);
+  expect_errno(SeccompPolicy::kDefault, false, tty_ioctl<(uint64_t{1} << 32) | TIOCSTI>, EPERM);
 }
-TEST(SeccompFilter, Tioclinux) { expect_errno(SeccompPolicy::kDefault, false, tioclinux, EPERM); }
+TEST(SeccompFilter, Tioclinux) {
+  expect_errno(SeccompPolicy::kDefault, false, tty_ioctl<TIOCLINUX>, EPERM);
+}
 TEST(SeccompFilter, Mount) {
   // ENOENT without the filter: the path lookup comes before the privilege check.
   expect_errno(SeccompPolicy::kDefault, true, [] {
