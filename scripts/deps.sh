@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs the Debian packages sandbox needs to build (and, with --test, to run its tests and
+# benchmarks). Installs only what is missing; needs root for apt-get.
+set -euo pipefail
+
+build_pkgs=(cmake g++ make pkg-config libcap-dev libseccomp-dev libmount-dev libyaml-cpp-dev
+            googletest libgtest-dev libgmock-dev)
+test_pkgs=(python3 bubblewrap hyperfine procps iproute2 passwd util-linux groff-base man-db)
+
+want=("${build_pkgs[@]}")
+[ "${1:-}" = "--test" ] && want+=("${test_pkgs[@]}")
+
+missing=()
+for p in "${want[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "sandbox: missing packages: ${missing[*]}; run as root: apt-get install ${missing[*]}" >&2
+  exit 1
+fi
+echo "installing: ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
