@@ -22,6 +22,7 @@ const char* kind_name(MountKind k) {
     case MountKind::kSymlink: return "symlink";
     case MountKind::kDir: return "dir";
     case MountKind::kHide: return "hide";
+    case MountKind::kConsole: return "console";
   }
   return "?";
 }

@@ -165,7 +165,7 @@ void child_main(const SandboxSpec& spec, const ChildArgs& a) {
        [&] {
          if (spec.network == profiles::NetworkMode::kNone) bring_up_loopback_in_child();
        }},
-      {"mounts", [&] { apply_mounts_in_child(spec, note); }},
+      {"mounts", [&] { apply_mounts_in_child(spec, a.pty_path, note); }},
       {"privileges", [&] { drop_privileges_in_child(); }},
   };
   for (const Stage& stage : stages) {

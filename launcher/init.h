@@ -5,6 +5,7 @@
 
 #include <linux/filter.h>
 
+#include <string>
 #include <vector>
 
 #include "launcher/spec.h"
@@ -14,6 +15,7 @@ namespace sandbox::launcher {
 struct ChildArgs {
   int sock = -1;        // to the parent: errors and log lines
   int pty_slave = -1;   // the app's terminal, or -1 to keep the caller's stdio
+  std::string pty_path; // the host path of pty_slave (bound at /dev/console)
   const std::vector<sock_filter>* seccomp = nullptr;
 };
 

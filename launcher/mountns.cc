@@ -28,6 +28,7 @@ std::string relative_to(const std::string& path, const std::string& dir) {
 
 struct Context {
   const SandboxSpec& spec;
+  const std::string& console;
   void (*note)(const std::string&);
   Fd oldroot;    // the host's root, for resolving sources
   Fd newroot;    // the sandbox's root being built
@@ -309,6 +310,13 @@ void apply_step(Context& c, const MountStep& s) {
     case MountKind::kHide:
       hide(c, s);
       break;
+    case MountKind::kConsole: {
+      if (c.console.empty()) break;
+      MountStep dev = s;
+      dev.source = c.console;
+      bind(c, dev, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC);
+      break;
+    }
   }
   // Once the home is in place, home targets are resolved beneath it.
   if (s.target == c.spec.home && s.why == "home") {
@@ -319,7 +327,8 @@ void apply_step(Context& c, const MountStep& s) {
 
 }  // namespace
 
-void apply_mounts_in_child(const SandboxSpec& spec, void (*note)(const std::string&)) {
+void apply_mounts_in_child(const SandboxSpec& spec, const std::string& console,
+                           void (*note)(const std::string&)) {
   // Our copy of the host's mounts must not propagate anything back (mount_namespaces(7)).
   if (mount(nullptr, "/", nullptr, MS_SLAVE | MS_REC, nullptr) != 0)
     throw sys_error("make mounts private", "/");
@@ -338,7 +347,7 @@ void apply_mounts_in_child(const SandboxSpec& spec, void (*note)(const std::stri
   if (mount("tmpfs", "/newroot", "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755") != 0)
     throw sys_error("mount tmpfs", "/newroot");
 
-  Context c{spec, note, {}, {}, {}, {}};
+  Context c{spec, console, note, {}, {}, {}, {}};
   c.oldroot = Fd(openat2_path(AT_FDCWD, "/oldroot", O_DIRECTORY, 0));
   c.newroot = Fd(openat2_path(AT_FDCWD, "/newroot", O_DIRECTORY, 0));
   if (!c.oldroot.valid() || !c.newroot.valid()) throw sys_error("open", "/oldroot");

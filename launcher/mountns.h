@@ -11,6 +11,8 @@ namespace sandbox::launcher {
 // Then applies every step of spec.mounts and pivots into /newroot, detaching everything
 // else. Throws SetupError. Reports a step it skipped (optional source missing, nothing to
 // hide) through `note` when verbose.
-void apply_mounts_in_child(const SandboxSpec& spec, void (*note)(const std::string&));
+// `console` is the host path of the sandbox's pty (kConsole), or "".
+void apply_mounts_in_child(const SandboxSpec& spec, const std::string& console,
+                           void (*note)(const std::string&));
 
 }  // namespace sandbox::launcher

@@ -194,6 +194,9 @@ SandboxSpec build_spec(const Invocation& inv, const ProfileChoice& choice,
   }
   add({.kind = MountKind::kDevpts, .target = "/dev/pts", .why = "minimal /dev"});
   add({.kind = MountKind::kSymlink, .target = "/dev/ptmx", .source = "pts/ptmx", .why = "minimal /dev"});
+  spec.terminal = host.stdin_is_tty && host.stdout_is_tty;
+  if (spec.terminal)
+    add({.kind = MountKind::kConsole, .target = "/dev/console", .why = "the sandbox's terminal"});
   add({.kind = MountKind::kTmpfs, .target = "/dev/shm", .data = "mode=1777", .why = "minimal /dev"});
   add({.kind = MountKind::kSymlink, .target = "/dev/fd", .source = "/proc/self/fd", .why = "minimal /dev"});
   add({.kind = MountKind::kSymlink, .target = "/dev/stdin", .source = "/proc/self/fd/0", .why = "minimal /dev"});

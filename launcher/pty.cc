@@ -20,6 +20,8 @@ Pty open_pty_like(int tty_fd) {
   // TIOCGPTPEER opens the slave through the master's own devpts, no path lookup needed.
   p.slave = Fd(ioctl(p.master.get(), TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC));
   if (!p.slave.valid()) throw sys_error("open pty slave", "");
+  char name[64];
+  if (ptsname_r(p.master.get(), name, sizeof(name)) == 0) p.path = name;
   termios modes;
   if (tcgetattr(tty_fd, &modes) == 0) tcsetattr(p.slave.get(), TCSANOW, &modes);
   copy_window_size(tty_fd, p.slave.get());

@@ -6,6 +6,8 @@
 
 #include <termios.h>
 
+#include <string>
+
 #include "launcher/sys.h"
 
 namespace sandbox::launcher {
@@ -13,6 +15,7 @@ namespace sandbox::launcher {
 struct Pty {
   Fd master;
   Fd slave;
+  std::string path;  // the slave's path on the host (/dev/pts/N)
 };
 
 // Opens a pty with the caller terminal's modes and window size. Throws SetupError.

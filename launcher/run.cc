@@ -137,7 +137,7 @@ int run_sandbox(const SandboxSpec& spec) {
        [&] { st.seccomp = seccomp::compile(seccomp::rules_for(spec.seccomp, spec.nested_userns)); }},
       {"terminal",
        [&] {
-         if (isatty(STDIN_FILENO) && isatty(STDOUT_FILENO)) st.pty = open_pty_like(STDIN_FILENO);
+         if (spec.terminal) st.pty = open_pty_like(STDIN_FILENO);
        }},
   };
   for (const auto& [name, run] : stages) {
@@ -183,6 +183,7 @@ int run_sandbox(const SandboxSpec& spec) {
     ChildArgs args;
     args.sock = child_sock.get();
     args.pty_slave = st.pty ? st.pty->slave.get() : -1;
+    if (st.pty) args.pty_path = st.pty->path;
     args.seccomp = &st.seccomp;
     child_main(spec, args);
   }

@@ -22,6 +22,7 @@ enum class MountKind {
   kSymlink,      // a symlink at `target` whose text is `source`
   kDir,          // an empty directory at `target` (mode in `data`, octal)
   kHide,         // `target`, if it exists inside, covered by an empty read-only dir or file
+  kConsole,      // the sandbox's own pty (see pty.h) bound at `target`, so ttyname() finds it
 };
 
 // How a host `source` path may be resolved: a symlink never leads a mount outside this.
@@ -68,6 +69,9 @@ struct SandboxSpec {
   bool nested_userns = false;
 
   std::vector<MountStep> mounts;  // in order
+
+  // The caller sits at a terminal (stdin and stdout): the app gets a pty of its own.
+  bool terminal = false;
 
   bool verbose = false;
 };
