@@ -134,7 +134,7 @@ int run_sandbox(const SandboxSpec& spec) {
          }
        }},
       {"seccomp",
-       [&] { st.seccomp = seccomp::compile(seccomp::rules_for(spec.seccomp, spec.nested_userns)); }},
+       [&] { st.seccomp = seccomp::program_for(spec.seccomp, spec.nested_userns); }},
       {"terminal",
        [&] {
          if (spec.terminal) st.pty = open_pty_like(STDIN_FILENO);

@@ -296,6 +296,19 @@ std::vector<sock_filter> compile(const std::vector<Rule>& rules) {
   return program;
 }
 
+}  // namespace sandbox::launcher::seccomp
+
+namespace sandbox::launcher::seccomp {
+
+std::vector<sock_filter> program_for(SeccompPolicy policy, bool nested_userns) {
+  unsigned count = 0;
+  const Precompiled* table = sandbox_precompiled_seccomp ? sandbox_precompiled_seccomp(&count) : nullptr;
+  for (unsigned i = 0; table && i < count; ++i)
+    if (table[i].policy == policy && table[i].nested_userns == nested_userns)
+      return {table[i].program, table[i].program + table[i].length};
+  return compile(rules_for(policy, nested_userns));
+}
+
 void load_in_child(const std::vector<sock_filter>& program) {
   if (program.empty() || program.size() > BPF_MAXINSNS)
     throw sys_error("seccomp: load filter", "", EINVAL, "the BPF program is empty or too long");

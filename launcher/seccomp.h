@@ -44,8 +44,24 @@ std::vector<std::string> describe(profiles::SeccompPolicy policy, bool nested_us
 // skipped. Throws SetupError on failure.
 std::vector<sock_filter> compile(const std::vector<Rule>& rules);
 
+// The program for a policy: the one compiled into the binary at build time when there is one
+// (tools/seccomp_gen.cc: saves libseccomp's ~1 ms per launch), else compile(rules_for(...)).
+std::vector<sock_filter> program_for(profiles::SeccompPolicy policy, bool nested_userns);
+
+// Build-time programs, defined by the generated source linked into the `sandbox` binary.
+struct Precompiled {
+  profiles::SeccompPolicy policy;
+  bool nested_userns;
+  const sock_filter* program;
+  unsigned length;
+};
+
 // prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ...). Needs PR_SET_NO_NEW_PRIVS set first.
 // Throws SetupError.
 void load_in_child(const std::vector<sock_filter>& program);
 
 }  // namespace sandbox::launcher::seccomp
+
+// Weak: defined only where the generated table is linked (the `sandbox` binary, unit tests).
+extern "C" __attribute__((weak)) const sandbox::launcher::seccomp::Precompiled*
+sandbox_precompiled_seccomp(unsigned* count);

@@ -318,3 +318,33 @@ TEST(IdMap, MapsTheCallersIdToItself) {
 
 }  // namespace
 }  // namespace sandbox::launcher
+
+#include "launcher/seccomp.h"
+
+namespace sandbox::launcher {
+namespace {
+
+// The table compiled at build time is what compile() gives for every policy.
+TEST(SeccompPrecompiled, MatchesRunTimeCompilation) {
+  for (auto policy : {profiles::SeccompPolicy::kDefault, profiles::SeccompPolicy::kStrict,
+                      profiles::SeccompPolicy::kDevel}) {
+    for (bool nested : {false, true}) {
+      const auto built = seccomp::program_for(policy, nested);
+      const auto now = seccomp::compile(seccomp::rules_for(policy, nested));
+      ASSERT_EQ(built.size(), now.size()) << profiles::to_string(policy) << nested;
+      for (size_t i = 0; i < now.size(); ++i) {
+        EXPECT_EQ(built[i].code, now[i].code);
+        EXPECT_EQ(built[i].jt, now[i].jt);
+        EXPECT_EQ(built[i].jf, now[i].jf);
+        EXPECT_EQ(built[i].k, now[i].k);
+      }
+    }
+  }
+  unsigned count = 0;
+  ASSERT_NE(sandbox_precompiled_seccomp, nullptr);
+  sandbox_precompiled_seccomp(&count);
+  EXPECT_EQ(count, 6u);
+}
+
+}  // namespace
+}  // namespace sandbox::launcher

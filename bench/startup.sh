@@ -1,0 +1,212 @@
+#!/usr/bin/env bash
+# Startup cost of `sandbox` next to bubblewrap (and firejail when it is installed and works),
+# measured with hyperfine in one run, as an unprivileged user. See bench/README.md.
+#
+#   bench/startup.sh                      # as root or as an ordinary user
+#   SANDBOX=/path/to/bin/sandbox OUT=/tmp/results RUNS=500 bench/startup.sh
+#
+# As root, the measurements run as the user `sandbox-bench` (created when missing): the
+# sandbox is for unprivileged users, and root would take other code paths in the kernel.
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+repo=$(dirname "$here")
+RUNS=${RUNS:-200}
+WARMUP=${WARMUP:-20}
+OUT=${OUT:-$here/results}
+BENCH_USER=${BENCH_USER:-sandbox-bench}
+
+say() { printf 'bench: %s\n' "$*" >&2; }
+die() { say "$*"; exit 1; }
+
+# ---- Tools. As root, install what is missing (Debian packages); otherwise say what to install.
+need_pkgs=()
+command -v hyperfine >/dev/null || need_pkgs+=(hyperfine)
+command -v bwrap >/dev/null || need_pkgs+=(bubblewrap)
+if ! command -v jq >/dev/null && ! command -v python3 >/dev/null; then need_pkgs+=(jq); fi
+if ((${#need_pkgs[@]})); then
+  if [[ $(id -u) == 0 && -z ${BENCH_NO_INSTALL:-} ]]; then
+    say "installing ${need_pkgs[*]}"
+    apt-get install -y --no-install-recommends "${need_pkgs[@]}" >/dev/null ||
+      { apt-get update >/dev/null && apt-get install -y --no-install-recommends "${need_pkgs[@]}" >/dev/null; } ||
+      die "could not install ${need_pkgs[*]}"
+  else
+    die "missing: ${need_pkgs[*]} (apt-get install ${need_pkgs[*]})"
+  fi
+fi
+
+# ---- The sandbox binary: $SANDBOX, else ./build/bin/sandbox, else <repo>/build/bin/sandbox.
+if [[ -z ${SANDBOX:-} ]]; then
+  for candidate in ./build/bin/sandbox "$repo/build/bin/sandbox"; do
+    if [[ -x $candidate ]]; then SANDBOX=$candidate; break; fi
+  done
+fi
+[[ -n ${SANDBOX:-} && -x $SANDBOX ]] ||
+  die "no sandbox binary: build it (cmake -S . -B build && cmake --build build --target sandbox) or set SANDBOX"
+SANDBOX=$(readlink -f "$SANDBOX")
+
+# ---- Who runs the measurements.
+cleanup_dirs=()
+cleanup() { ((${#cleanup_dirs[@]})) && rm -rf -- "${cleanup_dirs[@]}"; return 0; }
+trap cleanup EXIT
+
+if [[ $(id -u) == 0 ]]; then
+  bench_user=$BENCH_USER
+  if ! id -u "$bench_user" >/dev/null 2>&1; then
+    say "creating user $bench_user"
+    useradd --create-home --shell /bin/sh --comment "sandbox benchmarks" "$bench_user"
+  fi
+  bench_home=$(getent passwd "$bench_user" | cut -d: -f6)
+  [[ -d $bench_home ]] || { mkdir -p "$bench_home"; chown "$bench_user:" "$bench_home"; chmod 700 "$bench_home"; }
+  # A clean environment, the user's home as the working directory.
+  as_user() {
+    runuser -u "$bench_user" -- env -i -C "$bench_home" HOME="$bench_home" USER="$bench_user" \
+      LOGNAME="$bench_user" PATH=/usr/local/bin:/usr/bin:/bin LANG=C.UTF-8 "$@"
+  }
+else
+  bench_user=$(id -un)
+  bench_home=$HOME
+  as_user() { env -C "$bench_home" "$@"; }
+fi
+
+# The binary finds its profiles at <exe>/../share/sandbox: both must be reachable by the user.
+share=$(dirname "$(dirname "$SANDBOX")")/share/sandbox
+if ! as_user test -x "$SANDBOX" || ! as_user test -r "$share/profiles/default.yaml"; then
+  [[ -r $share/profiles/default.yaml ]] || die "$share/profiles/default.yaml missing next to $SANDBOX"
+  copy=$(mktemp -d /tmp/sandbox-bench-bin.XXXXXX)
+  cleanup_dirs+=("$copy")
+  mkdir -p "$copy/bin" "$copy/share"
+  cp "$SANDBOX" "$copy/bin/sandbox"
+  cp -R "$share" "$copy/share/sandbox"
+  chmod -R a+rX "$copy"
+  say "$SANDBOX is not reachable by $bench_user: using a copy in $copy"
+  SANDBOX=$copy/bin/sandbox
+fi
+
+# hyperfine writes its exports into a directory the bench user owns; they are copied to $OUT.
+work=$(mktemp -d /tmp/sandbox-bench-out.XXXXXX)
+cleanup_dirs+=("$work")
+[[ $(id -u) == 0 ]] && chown "$bench_user:" "$work"
+
+# ---- The commands.
+notes=()
+bare=(/bin/true)
+sbx=("$SANDBOX" run -p default -- /bin/true)
+
+# bubblewrap with the isolation `sandbox run -p default` has (minus seccomp, which bwrap only
+# loads from a precompiled fd): the same namespaces, the system read-only, merged-/usr links,
+# fresh /proc /dev /tmp /var/tmp /run, a copy-on-write home when bwrap can, a new session.
+bw=(bwrap --unshare-user --unshare-pid --unshare-ipc --unshare-uts --unshare-net --unshare-cgroup
+    --hostname default)
+for d in usr etc opt srv var; do
+  [[ -d /$d && ! -L /$d ]] && bw+=(--ro-bind "/$d" "/$d")
+done
+for l in bin sbin lib lib32 lib64 libx32; do
+  if [[ -L /$l ]]; then
+    bw+=(--symlink "$(readlink "/$l")" "/$l")
+  elif [[ -d /$l ]]; then
+    bw+=(--ro-bind "/$l" "/$l")
+  fi
+done
+bw+=(--proc /proc --dev /dev --tmpfs /tmp --tmpfs /run)
+[[ -d /var && ! -L /var ]] && bw+=(--tmpfs /var/tmp)
+bw_tail=(--new-session --die-with-parent --cap-drop ALL /bin/true)
+bw_version=$(bwrap --version 2>/dev/null | awk '{print $2}')
+bw_home_mode="tmpfs"
+if bwrap --help 2>&1 | grep -q -- '--overlay-src'; then
+  # A persistent layer on disk, as sandbox's overlay home has.
+  layer=$(as_user mktemp -d "$bench_home/.bwrap-bench-layer.XXXXXX")
+  cleanup_dirs+=("$layer")
+  as_user mkdir -p "$layer/upper" "$layer/work"
+  try=("${bw[@]}" --overlay-src "$bench_home" --overlay "$layer/upper" "$layer/work" "$bench_home" "${bw_tail[@]}")
+  if as_user "${try[@]}" 2>/dev/null; then
+    bw=("${try[@]}")
+    bw_home_mode="overlay"
+  else
+    notes+=("bwrap $bw_version has --overlay but it failed here; bwrap used a tmpfs home")
+  fi
+else
+  notes+=("bwrap $bw_version has no --overlay (added in 0.10.0): bwrap used a tmpfs home, sandbox an overlay home, so bwrap does less work")
+fi
+[[ $bw_home_mode == tmpfs ]] && bw+=(--tmpfs "$bench_home" "${bw_tail[@]}")
+
+fj=(firejail --quiet --noprofile --private --net=none /bin/true)
+
+# Every command must work once before it is timed.
+as_user "${bare[@]}" || die "/bin/true failed as $bench_user"
+if ! err=$(as_user "${sbx[@]}" 2>&1); then die "sandbox failed as $bench_user: $err"; fi
+if ! err=$(as_user "${bw[@]}" 2>&1); then die "bwrap failed as $bench_user: $err"; fi
+have_fj=0
+if command -v firejail >/dev/null; then
+  if err=$(as_user "${fj[@]}" 2>&1); then
+    have_fj=1
+  else
+    notes+=("firejail is installed but does not work here (it is setuid; containers often forbid that): ${err%%$'\n'*}")
+  fi
+else
+  notes+=("firejail is not installed: no firejail column (apt-get install firejail)")
+fi
+for n in "${notes[@]}"; do say "$n"; done
+
+# ---- One hyperfine run. -N: no intermediate shell (hyperfine >= 1.13).
+words() { local out="" w; for w in "$@"; do out+="${out:+ }$(printf '%q' "$w")"; done; printf '%s' "$out"; }
+hf=(hyperfine --warmup "$WARMUP" --runs "$RUNS"
+    --export-json "$work/startup.json" --export-markdown "$work/startup.md")
+if hyperfine --help 2>&1 | grep -q -- '--shell'; then
+  hf+=(-N)
+else
+  notes+=("this hyperfine has no --shell=none: it ran each command through a shell and subtracted the shell's cost")
+fi
+hf+=(-n bare "$(words "${bare[@]}")" -n sandbox "$(words "${sbx[@]}")" -n bwrap "$(words "${bw[@]}")")
+((have_fj)) && hf+=(-n firejail "$(words "${fj[@]}")")
+
+say "measuring as $bench_user: $RUNS runs each after $WARMUP warmup runs"
+as_user "${hf[@]}"
+
+# ---- Results.
+mkdir -p "$OUT"
+cp "$work/startup.json" "$work/startup.md" "$OUT/"
+
+medians() {  # prints "name<TAB>median_s<TAB>mean_s<TAB>stddev_s" per command
+  if command -v jq >/dev/null; then
+    jq -r '.results[] | [.command, .median, .mean, .stddev] | @tsv' "$1"
+  else
+    python3 -c 'import json,sys
+for r in json.load(open(sys.argv[1]))["results"]:
+    print("\t".join(str(x) for x in (r["command"], r["median"], r["mean"], r["stddev"])))' "$1"
+  fi
+}
+
+declare -A median
+rows=""
+while IFS=$'\t' read -r name med mean sd; do
+  median[$name]=$med
+  rows+=$(awk -v n="$name" -v m="$med" -v a="$mean" -v s="$sd" \
+            'BEGIN { printf "| %s | %.2f | %.2f ± %.2f |\n", n, m*1000, a*1000, s*1000 }')$'\n'
+done < <(medians "$work/startup.json")
+ratio=$(awk -v a="${median[sandbox]}" -v b="${median[bwrap]}" 'BEGIN { printf "%.2f", a/b }')
+verdict=$(awk -v r="$ratio" 'BEGIN { print (r <= 1.1 ? "meets the target (<= 1.10)" : "misses the target (<= 1.10)") }')
+
+{
+  echo "# Startup benchmark"
+  echo
+  echo "Date: $(date -u '+%Y-%m-%d %H:%M UTC'); machine: $(nproc) cores, $(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo),"
+  echo "kernel $(uname -r), $(. /etc/os-release 2>/dev/null && echo "$PRETTY_NAME"); user $bench_user (uid $(id -u "$bench_user"))."
+  echo "Tools: $("$SANDBOX" --version 2>/dev/null), bubblewrap $bw_version (home: $bw_home_mode), $(hyperfine --version)$( ((have_fj)) && echo ", $(firejail --version 2>/dev/null | head -1)")."
+  echo "$RUNS runs, $WARMUP warmup runs, medians of wall time."
+  echo
+  echo "| command | median (ms) | mean ± σ (ms) |"
+  echo "|---|---:|---:|"
+  printf '%s' "$rows"
+  echo
+  echo "sandbox / bwrap (medians): **$ratio** — $verdict"
+  if ((${#notes[@]})); then
+    echo
+    for n in "${notes[@]}"; do echo "* $n"; done
+  fi
+} >"$work/summary.md"
+cp "$work/summary.md" "$OUT/"
+
+echo
+cat "$work/summary.md"
+say "results in $OUT (summary.md, startup.json, startup.md)"
