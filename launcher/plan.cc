@@ -115,7 +115,9 @@ std::vector<std::string> build_env(const profiles::Profile& profile, const Overr
 
 std::string app_name(const Invocation& inv, const profiles::Profile& profile) {
   if (!inv.name.empty()) return inv.name;
-  if (inv.command == Command::kRunApp) {
+  const bool explains_app = inv.command == Command::kExplain && !inv.app.empty() &&
+                            inv.app.find('/') == std::string::npos && !inv.app.ends_with(".yaml");
+  if (inv.command == Command::kRunApp || explains_app) {
     const std::string& app = inv.app;
     return app.substr(app.rfind('/') + 1);  // `sandbox ./tool` names its layer "tool"
   }
@@ -147,7 +149,9 @@ SandboxSpec build_spec(const Invocation& inv, const ProfileChoice& choice,
     spec.layer_dir = overlay::layer_paths(spec.state_dir, spec.app).root;
 
   // The command. `sandbox APP` runs the profile's command when APP named the profile, else APP.
-  if (inv.command == Command::kRunApp) {
+  const bool explains_app = inv.command == Command::kExplain && !inv.app.empty() &&
+                            inv.app.find('/') == std::string::npos && !inv.app.ends_with(".yaml");
+  if (inv.command == Command::kRunApp || explains_app) {
     const bool profile_named_by_app = inv.profile.empty() && !choice.fell_back_to_default;
     if (profile_named_by_app && profile.command)
       spec.argv = *profile.command;
