@@ -35,6 +35,14 @@ std::string normalize(const std::string& path, const std::string& where) {
   return out.empty() ? "/" : out;
 }
 
+// `sandbox APP`, or `sandbox explain APP` with APP a name rather than a file: APP names the
+// layer, and runs unless APP's own profile has a command.
+bool names_app(const Invocation& inv) {
+  if (inv.command == Command::kRunApp) return true;
+  return inv.command == Command::kExplain && !inv.app.empty() &&
+         inv.app.find('/') == std::string::npos && !inv.app.ends_with(".yaml");
+}
+
 }  // namespace
 
 std::string runtime_dir_inside(uid_t uid) { return "/run/user/" + std::to_string(uid); }
@@ -115,9 +123,7 @@ std::vector<std::string> build_env(const profiles::Profile& profile, const Overr
 
 std::string app_name(const Invocation& inv, const profiles::Profile& profile) {
   if (!inv.name.empty()) return inv.name;
-  const bool explains_app = inv.command == Command::kExplain && !inv.app.empty() &&
-                            inv.app.find('/') == std::string::npos && !inv.app.ends_with(".yaml");
-  if (inv.command == Command::kRunApp || explains_app) {
+  if (names_app(inv)) {
     const std::string& app = inv.app;
     return app.substr(app.rfind('/') + 1);  // `sandbox ./tool` names its layer "tool"
   }
@@ -149,9 +155,7 @@ SandboxSpec build_spec(const Invocation& inv, const ProfileChoice& choice,
     spec.layer_dir = overlay::layer_paths(spec.state_dir, spec.app).root;
 
   // The command. `sandbox APP` runs the profile's command when APP named the profile, else APP.
-  const bool explains_app = inv.command == Command::kExplain && !inv.app.empty() &&
-                            inv.app.find('/') == std::string::npos && !inv.app.ends_with(".yaml");
-  if (inv.command == Command::kRunApp || explains_app) {
+  if (names_app(inv)) {
     const bool profile_named_by_app = inv.profile.empty() && !choice.fell_back_to_default;
     if (profile_named_by_app && profile.command)
       spec.argv = *profile.command;
