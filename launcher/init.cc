@@ -18,6 +18,7 @@
 #include "launcher/mountns.h"
 #include "launcher/namespaces.h"
 #include "launcher/seccomp.h"
+#include "launcher/sys.h"
 
 namespace sandbox::launcher {
 
@@ -83,8 +84,7 @@ int exec_in_path(const SandboxSpec& spec, char* const argv[], char* const envp[]
       if (dup2(a.pty_slave, fd) < 0) fail(sys_error("dup2 terminal"), stage);
   }
   // Only 0, 1 and 2 go to the app (the channel is O_CLOEXEC and closes at execve).
-  if (a.sock > 3) close_range(3, static_cast<unsigned>(a.sock) - 1, 0);
-  close_range(static_cast<unsigned>(std::max(a.sock, 2)) + 1, ~0U, 0);
+  close_fds_except({a.sock});
 
   if (chdir(spec.cwd.c_str()) != 0 && chdir(spec.home.c_str()) != 0 && chdir("/") != 0)
     fail(sys_error("chdir", spec.home), stage);
@@ -155,6 +155,8 @@ void child_main(const SandboxSpec& spec, const ChildArgs& a) {
   prctl(PR_SET_PDEATHSIG, SIGKILL);
   pollfd p{a.sock, POLLIN, 0};
   if (poll(&p, 1, 0) > 0 && (p.revents & (POLLHUP | POLLERR))) _exit(125);
+  // Nothing the caller left open reaches pid 1 (or, through it, the app).
+  close_fds_except({a.sock, a.pty_slave});
 
   // The child's setup, in order. The seccomp filter is not here: it is loaded by the app's
   // process as the last step before execve (exec_app).

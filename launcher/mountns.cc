@@ -318,9 +318,12 @@ void apply_step(Context& c, const MountStep& s) {
       break;
     }
   }
-  // Once the home is in place, home targets are resolved beneath it.
-  if (s.target == c.spec.home && s.why == "home") {
-    c.view_home = open_target(c, s, Make::kDir);
+  // Home targets are resolved beneath the home as it is now. Whatever was just mounted on the
+  // home itself (the home, or `rw: [~]`) must be walked from its top: an fd opened before
+  // would keep walking the mount underneath.
+  if (s.target == c.spec.home) {
+    c.view_home = Fd(openat2_path(c.newroot.get(), relative_to(s.target, "/"), O_DIRECTORY,
+                                  RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS));
     if (!c.view_home.valid()) throw sys_error("open", s.target);
   }
 }

@@ -6,7 +6,9 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <vector>
 
 #include "launcher/error.h"
 
@@ -22,6 +24,19 @@ int openat2_path(int dirfd, const std::string& path, int flags, unsigned long lo
   how.flags = static_cast<unsigned long long>(O_PATH | O_CLOEXEC | flags);
   how.resolve = resolve;
   return static_cast<int>(syscall(SYS_openat2, dirfd, path.c_str(), &how, sizeof(how)));
+}
+
+void close_fds_except(std::initializer_list<int> keep) {
+  std::vector<int> k;
+  for (int fd : keep)
+    if (fd >= 3) k.push_back(fd);
+  std::sort(k.begin(), k.end());
+  unsigned from = 3;
+  for (int fd : k) {
+    if (static_cast<unsigned>(fd) > from) close_range(from, static_cast<unsigned>(fd) - 1, 0);
+    from = static_cast<unsigned>(fd) + 1;
+  }
+  close_range(from, ~0U, 0);
 }
 
 void write_file(const std::string& path, const std::string& data) {

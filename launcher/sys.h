@@ -3,6 +3,7 @@
 
 #include <sys/types.h>
 
+#include <initializer_list>
 #include <string>
 
 namespace sandbox::launcher {
@@ -35,6 +36,9 @@ class Fd {
 // openat2(2) with O_PATH|O_CLOEXEC plus `flags`, and the RESOLVE_* bits in `resolve`.
 // Returns -1 with errno set.
 int openat2_path(int dirfd, const std::string& path, int flags, unsigned long long resolve);
+
+// Closes every fd from 3 up, except those in `keep` (close_range(2) over the gaps).
+void close_fds_except(std::initializer_list<int> keep);
 
 // Writes all of `data` to `path` (for /proc files). Throws SetupError.
 void write_file(const std::string& path, const std::string& data);
