@@ -26,6 +26,11 @@ PathEntry cli_path(const std::string& opt, const std::string& value) {
   if (value.empty()) throw UsageError(opt + " needs a path");
   PathEntry e;
   e.path = value;
+  if (value[0] == '?') {  // as in profiles: skipped when it does not exist
+    e.optional = true;
+    e.path = value.substr(1);
+    if (e.path.empty()) throw UsageError(opt + " needs a path");
+  }
   e.pos.file = opt;
   return e;
 }

@@ -332,9 +332,10 @@ void apply_step(Context& c, const MountStep& s) {
 
 void apply_mounts_in_child(const SandboxSpec& spec, const std::string& console,
                            void (*note)(const std::string&)) {
-  // Our copy of the host's mounts must not propagate anything back (mount_namespaces(7)).
+  // Our copy of the host's mounts becomes a slave: nothing we mount propagates back to the
+  // host (mount_namespaces(7)).
   if (mount(nullptr, "/", nullptr, MS_SLAVE | MS_REC, nullptr) != 0)
-    throw sys_error("make mounts private", "/");
+    throw sys_error("make mounts slaves", "/");
   if (mount("tmpfs", kBase, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0700") != 0)
     throw sys_error("mount tmpfs", kBase);
   for (const char* d : {"/tmp/newroot", "/tmp/oldroot", "/tmp/layer"})

@@ -6,8 +6,8 @@
 
 namespace sandbox::launcher {
 
-// Makes the copied mounts private to us, puts a scratch tmpfs at /tmp and pivots into it, so
-// that the host's root is reachable at /oldroot while the new root is built at /newroot.
+// Makes the copied mounts slaves (nothing propagates back to the host), puts a scratch tmpfs
+// at /tmp and pivots into it, so that the host's root is reachable at /oldroot while the new root is built at /newroot.
 // Then applies every step of spec.mounts and pivots into /newroot, detaching everything
 // else. Throws SetupError. Reports a step it skipped (optional source missing, nothing to
 // hide) through `note` when verbose.

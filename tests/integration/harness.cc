@@ -202,6 +202,10 @@ Process::Process(const std::vector<std::string>& argv, const SpawnOptions& opts)
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, nullptr);
+    if (opts.ctty >= 0) {
+      setsid();
+      ioctl(opts.ctty, TIOCSCTTY, 0);
+    }
     if (opts.tty >= 0) {
       setsid();
       ioctl(opts.tty, TIOCSCTTY, 0);

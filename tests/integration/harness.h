@@ -50,6 +50,7 @@ struct SpawnOptions {
   std::string cwd;                        // "" = inherit
   std::optional<std::string> stdin_data;  // piped in, then closed; nullopt: /dev/null
   int tty = -1;                           // >= 0: new session, this fd as ctty and fds 0, 1, 2
+  int ctty = -1;                          // >= 0: new session with this ctty, stdio still piped
   std::function<void()> in_child;         // runs in the child just before execve
 };
 

@@ -138,6 +138,9 @@ bool drop_to(const passwd& pw) {
   if (getuid() == 0 || geteuid() == 0 || getgid() == 0 || getegid() == 0)
     return fail("still root after dropping privileges");
   if (setuid(0) == 0) return fail("could regain root after dropping privileges");
+  // A set-id change clears the dumpable flag, which makes /proc/self/* root's (and uid_map
+  // unwritable for our forked checks): we are an ordinary process of this user now.
+  if (prctl(PR_SET_DUMPABLE, 1) != 0) return fail("PR_SET_DUMPABLE failed");
   setenv("HOME", home.c_str(), 1);
   setenv("USER", name.c_str(), 1);
   setenv("LOGNAME", name.c_str(), 1);
@@ -207,8 +210,10 @@ bool set_up_process(int argc, char** argv) {
     passwd copy = pw;
     copy.pw_name = const_cast<char*>(name.c_str());
     copy.pw_dir = const_cast<char*>(home.c_str());
-    if (!exists(home)) {
-      make_dirs(home, 0755);
+    // The home must be the user's own (a user deleted and made again gets a new uid).
+    struct stat st;
+    if (!exists(home)) make_dirs(home, 0755);
+    if (stat(home.c_str(), &st) != 0 || st.st_uid != pw.pw_uid) {
       if (chown(home.c_str(), pw.pw_uid, pw.pw_gid) != 0) return fail("chown " + home);
     }
     if (!stage(pw.pw_uid, pw.pw_gid)) {

@@ -245,7 +245,8 @@ int main(int argc, char** argv) {
       line += " fsopen=" + result(syscall(SYS_fsopen, "tmpfs", FSOPEN_CLOEXEC));
       line += " mount=" + result(mount("none", "/tmp", "tmpfs", 0, nullptr));
       line += " open_tree_clone=" +
-              result(syscall(SYS_open_tree, AT_FDCWD, "/", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC));
+              result(syscall(SYS_open_tree, AT_FDCWD, "/",
+                                     OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE));
       return say("done=1");
     });
     close(pipefd[1]);
@@ -254,8 +255,8 @@ int main(int argc, char** argv) {
     out(n > 0 ? std::string(buf, static_cast<size_t>(n)) : "nested-mount child=" + errno_result(err));
   } else if (cmd == "ifaces") {
     std::vector<std::string> names;
-    if (if_nameindex* list = if_nameindex()) {
-      for (if_nameindex* i = list; i->if_index != 0; ++i) names.push_back(i->if_name);
+    if (struct if_nameindex* list = if_nameindex()) {
+      for (struct if_nameindex* i = list; i->if_index != 0; ++i) names.push_back(i->if_name);
       if_freenameindex(list);
     }
     std::string lo_up = "?";
@@ -297,7 +298,9 @@ int main(int argc, char** argv) {
   } else if (cmd == "pids") {
     out("pids list=" + join(numeric_entries("/proc"), true));
   } else if (cmd == "find-cmdline") {
-    // Is there a process (other than this one) whose argv contains `arg`?
+    // Is there a process (other than this one) whose argv contains ARG1 ARG2 (concatenated,
+    // so that a process whose argv merely lists them as two words does not count)?
+    const std::string needle = arg + (argc > 3 ? argv[3] : "");
     int found = 0;
     const std::string self = std::to_string(getpid());
     for (const auto& pid : numeric_entries("/proc")) {
@@ -310,7 +313,7 @@ int main(int argc, char** argv) {
       while ((n = fread(buf, 1, sizeof(buf), f)) > 0) text.append(buf, n);
       fclose(f);
       std::replace(text.begin(), text.end(), '\0', ' ');
-      if (text.find(arg) != std::string::npos) ++found;
+      if (text.find(needle) != std::string::npos) ++found;
     }
     out("find-cmdline found=" + std::to_string(found));
   } else if (cmd == "fds") {
@@ -331,6 +334,19 @@ int main(int argc, char** argv) {
     }
     if (rc < 0) out("read result=" + result(rc));
     else out("read result=ok len=" + std::to_string(data.size()) + " data=" + escape(data));
+  } else if (cmd == "stat") {
+    struct stat st;
+    if (lstat(arg.c_str(), &st) != 0) {
+      out("stat result=" + result(-1));
+    } else {
+      const char* type = S_ISDIR(st.st_mode) ? "dir" : S_ISREG(st.st_mode) ? "file"
+                         : S_ISLNK(st.st_mode) ? "link" : S_ISCHR(st.st_mode) ? "chr"
+                         : S_ISBLK(st.st_mode) ? "blk" : S_ISFIFO(st.st_mode) ? "fifo" : "sock";
+      char mode[16];
+      snprintf(mode, sizeof(mode), "%04o", st.st_mode & 07777);
+      out(std::string("stat result=ok type=") + type + " mode=" + mode +
+          " uid=" + std::to_string(st.st_uid) + " size=" + std::to_string(st.st_size));
+    }
   } else if (cmd == "unlink") {
     out("unlink result=" + result(unlink(arg.c_str())));
   } else if (cmd == "mkdir") {

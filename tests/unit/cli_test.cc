@@ -141,3 +141,15 @@ TEST(Cli, EveryHelpOptionIsInTheManPage) {
 
 }  // namespace
 }  // namespace sandbox::launcher
+
+namespace sandbox::launcher {
+namespace {
+TEST(Cli, OptionalPathsOnTheCommandLine) {
+  Invocation inv = parse_cli({"sandbox", "run", "--ro", "?~/maybe", "--", "ls"});
+  ASSERT_EQ(inv.overrides.ro.size(), 1u);
+  EXPECT_TRUE(inv.overrides.ro[0].optional);
+  EXPECT_EQ(inv.overrides.ro[0].path, "~/maybe");
+  EXPECT_THROW(parse_cli({"sandbox", "run", "--ro", "?", "--", "ls"}), UsageError);
+}
+}  // namespace
+}  // namespace sandbox::launcher
