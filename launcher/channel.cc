@@ -29,6 +29,11 @@ std::string encode(const Message& m) {
     out += f;
     out.push_back('\0');
   };
+  if (m.type == Message::Type::kExit) {
+    field("X");
+    out += std::to_string(m.exit_code);
+    return out;
+  }
   if (m.type == Message::Type::kLog) {
     field("L");
     out += m.text;
@@ -48,6 +53,15 @@ std::string encode(const Message& m) {
 std::optional<Message> decode(const std::string& packet) {
   auto parts = split_nul(packet);
   Message m;
+  if (parts.size() == 2 && parts[0] == "X") {
+    m.type = Message::Type::kExit;
+    try {
+      m.exit_code = std::stoi(parts[1]);
+    } catch (...) {
+      return std::nullopt;
+    }
+    return m;
+  }
   if (parts.size() == 2 && parts[0] == "L") {
     m.type = Message::Type::kLog;
     m.text = parts[1];

@@ -10,9 +10,10 @@
 namespace sandbox::launcher {
 
 struct Message {
-  enum class Type { kError, kLog } type = Type::kLog;
+  enum class Type { kError, kLog, kExit } type = Type::kLog;
   SetupError error;  // kError
   std::string text;  // kLog
+  int exit_code = 0; // kExit: the app's status, already mapped (DESIGN.md: 128+N for signal N)
 };
 
 std::string encode(const Message& m);

@@ -112,7 +112,17 @@ int exec_in_path(const SandboxSpec& spec, char* const argv[], char* const envp[]
 }
 
 // pid 1: forward signals to the app, reap everything, leave with the app's status. When pid 1
-// exits the kernel kills whatever else is left in the namespace.
+// exits the kernel kills whatever else is left in the namespace. The status goes to the
+// launcher first, so that it need not wait for the kernel to tear the namespaces down (as
+// bubblewrap's monitor does with its event fd).
+[[noreturn]] void leave(int code) {
+  Message m;
+  m.type = Message::Type::kExit;
+  m.exit_code = code;
+  send_message(g_sock, m);
+  _exit(code);
+}
+
 [[noreturn]] void run_init(pid_t app) {
   sigset_t set;
   sigemptyset(&set);
@@ -129,8 +139,8 @@ int exec_in_path(const SandboxSpec& spec, char* const argv[], char* const envp[]
     pid_t pid;
     while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
       if (pid != app) continue;
-      if (WIFEXITED(status)) _exit(WEXITSTATUS(status));
-      if (WIFSIGNALED(status)) _exit(128 + WTERMSIG(status));
+      if (WIFEXITED(status)) leave(WEXITSTATUS(status));
+      if (WIFSIGNALED(status)) leave(128 + WTERMSIG(status));
     }
   }
 }
@@ -201,7 +211,6 @@ void child_main(const SandboxSpec& spec, const ChildArgs& a) {
   if (app < 0) fail(sys_error("fork"), "exec");
   if (app == 0) exec_app(spec, a);
   if (a.pty_slave >= 0) close(a.pty_slave);
-  close(a.sock);
   run_init(app);
 }
 

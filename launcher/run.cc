@@ -41,19 +41,22 @@ unsigned long clone_flags(const SandboxSpec& spec) {
   return flags;
 }
 
-// The parent's side of a running sandbox: relays the terminal, forwards signals, waits for
-// pid 1, then reads what the child reported. Returns pid 1's wait status.
+// The parent's side of a running sandbox: relays the terminal, forwards signals, and waits
+// until pid 1 reports the app's status (or itself exits). Returns the exit status to leave with.
 int supervise(pid_t child, int sock, int sigfd, const SandboxSpec& spec, ParentState& st,
               std::optional<SetupError>& error) {
   std::unique_ptr<RawMode> raw;
   if (st.pty) raw = std::make_unique<RawMode>(STDIN_FILENO);
   bool stdin_open = st.pty.has_value();
   bool sock_open = true;
-  int status = 0;
+  int exit_code = 125;
   bool exited = false;
   auto handle = [&](const Message& m) {
     if (m.type == Message::Type::kLog) {
       if (spec.verbose) log_line(m.text);
+    } else if (m.type == Message::Type::kExit) {
+      exit_code = m.exit_code;
+      exited = true;
     } else if (!error) {
       error = m.error;
     }
@@ -90,8 +93,14 @@ int supervise(pid_t child, int sock, int sigfd, const SandboxSpec& spec, ParentS
       signalfd_siginfo si;
       if (read(sigfd, &si, sizeof(si)) != sizeof(si)) continue;
       const int sig = static_cast<int>(si.ssi_signo);
+      int status;
       if (sig == SIGCHLD) {
-        if (waitpid(child, &status, WNOHANG) == child) exited = true;
+        if (waitpid(child, &status, WNOHANG) == child) {
+          exited = true;
+          // pid 1 died without a word (killed from outside, or a setup failure).
+          if (WIFEXITED(status)) exit_code = WEXITSTATUS(status);
+          if (WIFSIGNALED(status)) exit_code = 128 + WTERMSIG(status);
+        }
       } else if (sig == SIGWINCH && st.pty) {
         copy_window_size(STDIN_FILENO, st.pty->master.get());
       } else {
@@ -112,7 +121,7 @@ int supervise(pid_t child, int sock, int sigfd, const SandboxSpec& spec, ParentS
     if (!m) break;
     handle(*m);
   }
-  return status;
+  return exit_code;
 }
 
 }  // namespace
@@ -204,15 +213,13 @@ int run_sandbox(const SandboxSpec& spec) {
   if (st.pty) st.pty->slave.reset();
 
   std::optional<SetupError> error;
-  const int status = supervise(static_cast<pid_t>(pid), parent_sock.get(), sigfd.get(), spec, st, error);
+  const int code = supervise(static_cast<pid_t>(pid), parent_sock.get(), sigfd.get(), spec, st, error);
   sigprocmask(SIG_SETMASK, &old, nullptr);
   if (error) {
     std::fprintf(stderr, "%s\n", error->format().c_str());
     return error->exit_code;
   }
-  if (WIFEXITED(status)) return WEXITSTATUS(status);
-  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
-  return 125;
+  return code;
 }
 
 }  // namespace sandbox::launcher

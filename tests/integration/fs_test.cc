@@ -2,6 +2,8 @@
 // system, a fresh /tmp, the home modes. Asserted on the host's files after the run.
 #include <unistd.h>
 
+#include <algorithm>
+
 #include "tests/integration/harness.h"
 
 namespace sandbox::it {
@@ -235,6 +237,93 @@ TEST_F(FsTest, HideBeneathASymlinkOutOfTheHomeCoversNothingOutside) {
     EXPECT_EQ(f->at("result"), "ok");
     EXPECT_NE(f->at("len"), "0") << "/etc/passwd was covered through ~/cfg";
   }
+}
+
+// `ln -s ~/project ~/link` makes an absolute symlink; it stays inside the home, so --rw
+// follows it just as it follows a relative one (spec.h, SourceScope::kHome).
+TEST_F(FsTest, RwThroughAnAbsoluteSymlinkInsideTheHome) {
+  make_dirs(in_home("project"));
+  ASSERT_EQ(symlink(in_home("project").c_str(), in_home("link").c_str()), 0);
+  const Result r = probe({"--rw", in_home("link")}, {"write", in_home("link/x"), "via-link"});
+  EXPECT_EQ(r.exit_code, 0) << r.describe();
+  EXPECT_EQ(read_file(in_home("project/x")), "via-link");
+}
+
+// Dotfiles kept elsewhere in the home and linked in with absolute symlinks: the default
+// profile's hide list must still hide them, and must not refuse to run.
+TEST_F(FsTest, HiddenPathThatIsAnAbsoluteSymlinkInsideTheHome) {
+  make_dirs(in_home("dotfiles/gnupg"), 0700);
+  write_file(in_home("dotfiles/gnupg/private-keys"), "secret", 0600);
+  ASSERT_EQ(symlink(in_home("dotfiles/gnupg").c_str(), in_home(".gnupg").c_str()), 0);
+  const Result r = probe({}, {"read", in_home(".gnupg/private-keys")});
+  EXPECT_EQ(r.exit_code, 0) << r.describe();
+  auto f = find_line(r.out, "read");
+  if (f) EXPECT_NE(f->at("result"), "ok") << "the key was readable through ~/.gnupg";
+}
+
+TEST_F(FsTest, PlantedSymlinkAtTheStateDirIsRefused) {
+  const std::string elsewhere = std::string(getenv("HOME")) + "/" + unique_marker("elsewhere");
+  make_dirs(elsewhere);
+  make_dirs(in_home(".local/share"));
+  ASSERT_EQ(symlink(elsewhere.c_str(), state_dir().c_str()), 0);
+  const Result r = probe({}, {"exit", "0"});
+  EXPECT_EQ(r.exit_code, 125) << r.describe();
+  EXPECT_NE(r.err.find(state_dir()), std::string::npos) << r.describe();
+  EXPECT_FALSE(exists(elsewhere + "/default")) << "the layer was made where the symlink points";
+  remove_tree(elsewhere);
+}
+
+TEST_F(FsTest, TmpfsOverCoversAndForgets) {
+  make_dirs(in_home("cache"));
+  write_file(in_home("cache/old"), "real");
+  EXPECT_EQ(probe_fields({"--tmpfs", in_home("cache")}, {"ls", in_home("cache")})["entries"], "");
+  EXPECT_EQ(probe_fields({"--tmpfs", in_home("cache")}, {"write", in_home("cache/new"), "x"})["result"], "ok");
+  EXPECT_FALSE(exists(in_home("cache/new")));
+  EXPECT_FALSE(exists(layer() + "/upper/cache/new"));
+  EXPECT_EQ(read_file(in_home("cache/old")), "real");
+}
+
+TEST_F(FsTest, RoInsideTheHomeAndInsideRw) {
+  make_dirs(in_home("proj/keep"));
+  write_file(in_home("proj/keep/f"), "keep");
+  EXPECT_EQ(probe_fields({"--ro", in_home("proj")}, {"write", in_home("proj/a"), "x"})["result"], "EROFS");
+  // ro nested in rw: the later, inner step wins.
+  const std::vector<std::string> opts = {"--rw", in_home("proj"), "--ro", in_home("proj/keep")};
+  EXPECT_EQ(probe_fields(opts, {"write", in_home("proj/a"), "x"})["result"], "ok");
+  EXPECT_EQ(probe_fields(opts, {"write", in_home("proj/keep/f"), "x"})["result"], "EROFS");
+  EXPECT_EQ(read_file(in_home("proj/a")), "x");
+  EXPECT_EQ(read_file(in_home("proj/keep/f")), "keep");
+}
+
+TEST_F(FsTest, HideOutsideTheHome) {
+  const Fields f = probe_fields({"--hide", "/etc/passwd"}, {"read", "/etc/passwd"});
+  EXPECT_EQ(f.at("result"), "ok");
+  EXPECT_EQ(f.at("len"), "0");
+  EXPECT_EQ(probe_fields({"--hide", "/usr/share"}, {"ls", "/usr/share"})["entries"], "");
+  EXPECT_EQ(probe_fields({"--hide", "/usr/share"}, {"write", "/usr/share/x", "x"})["result"], "EROFS");
+}
+
+TEST_F(FsTest, RuntimeDirIsFreshAndPrivate) {
+  const std::string dir = "/run/user/" + std::to_string(getuid());
+  const Fields st = probe_fields({}, {"stat", dir});
+  EXPECT_EQ(st.at("result"), "ok");
+  if (st.at("result") != "ok") return;
+  EXPECT_EQ(st.at("type"), "dir");
+  EXPECT_EQ(st.at("mode"), "0700");
+  EXPECT_EQ(st.at("uid"), std::to_string(getuid()));
+  EXPECT_EQ(probe_fields({}, {"ls", dir})["entries"], "");
+  EXPECT_EQ(probe_fields({}, {"env", "XDG_RUNTIME_DIR"})["value"], dir);
+}
+
+TEST_F(FsTest, DevIsMinimal) {
+  const std::vector<std::string> allowed = {"console", "fd",    "full",   "null", "ptmx",
+                                            "pts",     "random", "shm",   "stderr", "stdin",
+                                            "stdout",  "tty",    "urandom", "zero"};
+  const Fields ls = probe_fields({}, {"ls", "/dev"});
+  for (const auto& name : split(ls.at("entries"), ','))
+    EXPECT_NE(std::find(allowed.begin(), allowed.end(), name), allowed.end()) << "/dev/" << name;
+  EXPECT_EQ(probe_fields({}, {"write", "/dev/null", "x"})["result"], "ok");
+  EXPECT_EQ(probe_fields({}, {"write", "/dev/full", "x"})["result"], "ENOSPC");
 }
 
 }  // namespace

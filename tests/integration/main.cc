@@ -31,6 +31,13 @@ std::string g_userns_reason;
 
 std::string dir_of(const std::string& path) { return path.substr(0, path.rfind('/')); }
 
+// The launcher under test: the build's, unless SANDBOX_IT_LAUNCHER names another binary
+// (another build, or a deliberately broken one to see that the tests catch it).
+std::string launcher_under_test() {
+  const char* other = getenv("SANDBOX_IT_LAUNCHER");
+  return other && *other ? other : SANDBOX_IT_LAUNCHER;
+}
+
 bool fail(const std::string& what) {
   std::fprintf(stderr, "integration_tests: %s\n", what.c_str());
   return false;
@@ -100,7 +107,7 @@ bool stage(uid_t uid, gid_t gid) {
   std::error_code ec;
   for (const char* sub : {"bin", "share", "share/sandbox", "share/sandbox/profiles", "probe", "suid"})
     fs::create_directory(dir + "/" + sub, ec);
-  if (!copy_file(SANDBOX_IT_LAUNCHER, dir + "/bin/sandbox", 0755)) return false;
+  if (!copy_file(launcher_under_test(), dir + "/bin/sandbox", 0755)) return false;
   if (!copy_file(SANDBOX_IT_PROBE, dir + "/probe/sandbox_probe", 0755)) return false;
   if (!copy_file(SANDBOX_IT_PROBE, dir + "/suid/sandbox_probe", 0755)) return false;
   for (const auto& e : fs::directory_iterator(std::string(SANDBOX_IT_SHARE) + "/profiles", ec)) {
@@ -226,7 +233,7 @@ bool set_up_process(int argc, char** argv) {
     }
     std::atexit(remove_staging);
   } else {
-    g_paths.launcher = SANDBOX_IT_LAUNCHER;
+    g_paths.launcher = launcher_under_test();
     g_paths.probe = SANDBOX_IT_PROBE;
     g_paths.probe_dir = dir_of(g_paths.probe);
     if (!getenv("HOME")) {

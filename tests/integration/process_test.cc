@@ -122,6 +122,19 @@ TEST_F(ProcessTest, SigkillOfTheLauncherKillsTheApp) {
   EXPECT_TRUE(found.empty()) << found.size() << " sandbox processes outlived the launcher by 5 s";
 }
 
+TEST_F(ProcessTest, BackgroundProcessesDieWithTheApp) {
+  const std::string marker = unique_marker("bg");
+  // The shell leaves a child running and exits: the sandbox ends with the app.
+  const Result r = sandbox({"run", "--ro", paths().probe_dir, "--", "sh", "-c",
+                            paths().probe + " sleep 1000 " + marker + " >/dev/null & exit 3"});
+  EXPECT_EQ(r.exit_code, 3) << r.describe();
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  std::vector<pid_t> found;
+  while (!(found = find_processes(marker)).empty() && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  EXPECT_TRUE(found.empty()) << "a background process outlived the sandbox";
+}
+
 // ---- stdio and fds ----
 
 TEST_F(ProcessTest, StdinAndStdoutPassThrough) {

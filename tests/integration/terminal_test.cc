@@ -125,6 +125,25 @@ TEST_F(TerminalTest, InteractiveShell) {
   EXPECT_EQ(after.c_lflag & (ICANON | ECHO | ISIG), before.c_lflag & (ICANON | ECHO | ISIG));
 }
 
+// The caller has a controlling terminal but the app's stdio is not it: the app runs in a
+// new session, with no way to open (or inject into) the caller's terminal.
+TEST_F(TerminalTest, NoWayBackToTheCallersTerminal) {
+  SpawnOptions o = options();
+  o.ctty = slave_;
+  // Control: a process started this way on the host does have the terminal.
+  const Result host = run({paths().probe, "sid"}, o);
+  auto hf = find_line(host.out, "sid");
+  ASSERT_TRUE(hf) << host.describe();
+  ASSERT_EQ(hf->at("ctty"), "yes");
+
+  const Result r = run(probe_argv({}, {"sid"}), o);
+  ASSERT_EQ(r.exit_code, 0) << r.describe();
+  auto f = find_line(r.out, "sid");
+  ASSERT_TRUE(f) << r.describe();
+  EXPECT_NE(f->at("ctty"), "yes") << "the app can open the caller's terminal";
+  EXPECT_EQ(f->at("sid"), f->at("pid")) << "the app is not in a session of its own";
+}
+
 TEST_F(TerminalTest, ShellProfileRunsOneCommand) {
   SpawnOptions o = options();
   o.env.push_back("TERM=dumb");
