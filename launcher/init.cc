@@ -167,6 +167,9 @@ void child_main(const SandboxSpec& spec, const ChildArgs& a) {
   if (poll(&p, 1, 0) > 0 && (p.revents & (POLLHUP | POLLERR))) _exit(125);
   // Nothing the caller left open reaches pid 1 (or, through it, the app).
   close_fds_except({a.sock, a.pty_slave});
+  // pid 1 too leaves the caller's session: whatever it holds can never be the caller's
+  // controlling terminal.
+  setsid();
 
   // The child's setup, in order. The seccomp filter is not here: it is loaded by the app's
   // process as the last step before execve (exec_app).
@@ -211,6 +214,13 @@ void child_main(const SandboxSpec& spec, const ChildArgs& a) {
   if (app < 0) fail(sys_error("fork"), "exec");
   if (app == 0) exec_app(spec, a);
   if (a.pty_slave >= 0) close(a.pty_slave);
+  // pid 1 keeps nothing the app lacks: it runs under the same filter from here on.
+  try {
+    seccomp::load_in_child(*a.seccomp);
+  } catch (SetupError& e) {
+    kill(app, SIGKILL);
+    fail(e, "seccomp");
+  }
   run_init(app);
 }
 
