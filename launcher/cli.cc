@@ -1,5 +1,6 @@
 #include "launcher/cli.h"
 
+#include <algorithm>
 #include <array>
 
 namespace sandbox::launcher {
@@ -71,6 +72,12 @@ bool apply_option(Invocation& inv, const std::string& opt, const std::string& va
     inv.dry_run = true;
   } else if (opt == "--json") {
     inv.json = true;
+  } else if (opt == "--stat") {
+    inv.stat = true;
+  } else if (opt == "--force" || opt == "-f") {
+    inv.force = true;
+  } else if (opt == "-y" || opt == "--yes") {
+    inv.yes = true;
   } else if (opt == "-h" || opt == "--help") {
     inv.command = Command::kHelp;
   } else if (opt == "--version" || opt == "-V") {
@@ -150,32 +157,55 @@ Invocation parse_cli(const std::vector<std::string>& argv) {
       inv.args.assign(argv.begin() + static_cast<long>(i), argv.end());
       return inv;
     }
-    if (word == "explain" || word == "check" || word == "profiles") {
-      inv.command = word == "explain" ? Command::kExplain
-                    : word == "check" ? Command::kCheck
-                                      : Command::kProfiles;
-      const Command cmd = inv.command;
-      // Options may come before or after the operands.
-      std::vector<std::string> operands;
-      while (i < argv.size()) {
-        i = parse_options(inv, argv, i);
-        if (inv.command != cmd) return inv;
-        if (i < argv.size()) operands.push_back(argv[i++]);
-      }
-      if (cmd == Command::kExplain) {
+    if (word == "enter") {
+      inv.command = Command::kEnter;
+      i = parse_options(inv, argv, i);
+      if (inv.command != Command::kEnter) return inv;
+      if (i >= argv.size()) throw UsageError("enter needs an instance ID (see `sandbox ps`)");
+      inv.app = argv[i++];
+      if (i < argv.size() && argv[i] == "--") ++i;
+      inv.args.assign(argv.begin() + static_cast<long>(i), argv.end());
+      return inv;
+    }
+    const std::pair<const char*, Command> with_operands[] = {
+        {"explain", Command::kExplain}, {"check", Command::kCheck}, {"profiles", Command::kProfiles},
+        {"diff", Command::kDiff},       {"commit", Command::kCommit}, {"reset", Command::kReset},
+        {"ps", Command::kPs},           {"stop", Command::kStop}};
+    const auto* found = std::find_if(std::begin(with_operands), std::end(with_operands),
+                                     [&](const auto& w) { return word == w.first; });
+    if (found == std::end(with_operands)) throw UsageError("'" + word + "' is not implemented yet");
+    const Command cmd = found->second;
+    inv.command = cmd;
+    // Options may come before or after the operands.
+    std::vector<std::string> operands;
+    while (i < argv.size()) {
+      i = parse_options(inv, argv, i);
+      if (inv.command != cmd) return inv;
+      if (i < argv.size()) operands.push_back(argv[i++]);
+    }
+    switch (cmd) {
+      case Command::kExplain:
         if (operands.size() > 1) throw UsageError("explain takes one APP or FILE");
         if (operands.empty() && inv.profile.empty())
           throw UsageError("explain needs an APP, a FILE, or -p PROFILE");
         if (!operands.empty()) inv.app = operands[0];
-      } else if (cmd == Command::kCheck) {
+        return inv;
+      case Command::kCheck:
         if (operands.empty()) throw UsageError("check needs at least one FILE");
         inv.args = operands;
-      } else if (!operands.empty()) {
-        throw UsageError("profiles takes no operands");
-      }
-      return inv;
+        return inv;
+      case Command::kProfiles:
+      case Command::kPs:
+        if (!operands.empty()) throw UsageError(word + " takes no operands");
+        return inv;
+      default:  // diff, commit, reset APP [PATH...]; stop ID...
+        if (operands.empty())
+          throw UsageError(word + (cmd == Command::kStop ? " needs an instance ID (see `sandbox ps`)"
+                                                         : " needs an APP"));
+        inv.app = operands[0];
+        inv.args.assign(operands.begin() + 1, operands.end());
+        return inv;
     }
-    throw UsageError("'" + word + "' is not implemented yet");
   }
   inv.command = Command::kRunApp;
   inv.app = word;
@@ -191,6 +221,8 @@ const std::string& help_text() {
        sandbox explain [OPTIONS] APP|FILE [--json]
        sandbox check FILE|NAME...
        sandbox profiles
+       sandbox diff|commit|reset APP [PATH...]
+       sandbox ps | enter ID [COMMAND...] | stop ID...
 
 Run a program in an unprivileged sandbox described by a YAML profile: the system read-only,
 a copy-on-write view of your home, secrets hidden, no host processes, no network unless the
@@ -201,6 +233,12 @@ profile allows it, no capabilities, a seccomp filter.
   explain                say in plain words what a profile can and cannot reach
   check                  validate profiles (file:line:col for each problem)
   profiles               list profiles and where each comes from
+  diff APP [PATH...]     what APP changed in your home: added, modified, deleted, conflicts
+  commit APP [PATH...]   apply APP's changes (all, or those PATHs) to your real home
+  reset APP [PATH...]    drop APP's changes (all, or those PATHs)
+  ps                     running sandboxes: id, app, profile, pid, uptime, memory
+  enter ID [COMMAND]     run COMMAND (default: a shell) inside running sandbox ID
+  stop ID...             stop sandboxes: SIGTERM, then SIGKILL after 10 s
 
 Options:
   -p, --profile P        profile name, or a path to a YAML file (contains '/' or ends .yaml)
@@ -213,8 +251,11 @@ Options:
       --net MODE         none | host
       --env NAME[=VAL]   pass NAME from the host, or set it (repeatable)
       --seccomp POLICY   default | strict | devel
-  -n, --dry-run          print the resolved sandbox and exit
-      --json             explain: machine-readable output
+  -n, --dry-run          print the resolved sandbox and exit (commit, reset: what they would do)
+      --json             explain, diff, ps: machine-readable output
+      --stat             diff: counts and sizes per kind of change
+  -f, --force            commit: apply even over conflicts
+  -y, --yes              reset: do not ask
   -v, --verbose          say what is set up, stage by stage, with timings
   -h, --help             this text
   -V, --version          the version

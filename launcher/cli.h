@@ -10,7 +10,10 @@
 
 namespace sandbox::launcher {
 
-enum class Command { kRunApp, kRun, kExplain, kCheck, kProfiles, kHelp, kVersion };
+enum class Command {
+  kRunApp, kRun, kExplain, kCheck, kProfiles, kHelp, kVersion,
+  kDiff, kCommit, kReset, kPs, kEnter, kStop,
+};
 
 // What the command line fixes, on top of the profile (DESIGN.md: provenance "--rw" etc.).
 struct Overrides {
@@ -23,14 +26,19 @@ struct Overrides {
 
 struct Invocation {
   Command command = Command::kHelp;
-  std::string app;      // kRunApp: the APP word; kExplain: APP or FILE
+  std::string app;      // kRunApp: the APP word; kExplain: APP or FILE; diff/commit/reset:
+                        // APP; enter/stop: the instance ID (or APP)
   std::string profile;  // -p: a name or a path ("" = not given)
   std::string name;     // --name
-  std::vector<std::string> args;  // the command and its args (run), the files (check)
+  std::vector<std::string> args;  // the command and its args (run, enter), the files (check),
+                                  // the paths (diff, commit, reset), more IDs (stop)
   Overrides overrides;
   bool verbose = false;
   bool dry_run = false;
   bool json = false;
+  bool stat = false;   // diff --stat
+  bool force = false;  // commit --force
+  bool yes = false;    // reset -y
 };
 
 class UsageError : public std::runtime_error {

@@ -145,6 +145,32 @@ int exec_in_path(const SandboxSpec& spec, char* const argv[], char* const envp[]
   }
 }
 
+// After setup: fork the app, then stay as its relay (pid 1, or the entered command's parent):
+// forward signals, reap, report the status. Runs under the app's seccomp filter itself.
+[[noreturn]] void become_relay(const SandboxSpec& spec, const ChildArgs& a) {
+  // Signals must have a handler to reach pid 1 of a pid namespace at all (pid_namespaces(7));
+  // they stay blocked and are taken with sigwaitinfo.
+  struct sigaction sa {};
+  sa.sa_handler = noop_handler;
+  for (int sig : forwarded_signals()) sigaction(sig, &sa, nullptr);
+  sigaction(SIGCHLD, &sa, nullptr);
+  // Nothing in the sandbox may ptrace or read the relay's /proc entries.
+  prctl(PR_SET_DUMPABLE, 0);
+
+  const pid_t app = fork();
+  if (app < 0) fail(sys_error("fork"), "exec");
+  if (app == 0) exec_app(spec, a);
+  if (a.pty_slave >= 0) close(a.pty_slave);
+  // The relay keeps nothing the app lacks: it runs under the same filter from here on.
+  try {
+    seccomp::load_in_child(*a.seccomp);
+  } catch (SetupError& e) {
+    kill(app, SIGKILL);
+    fail(e, "seccomp");
+  }
+  run_init(app);
+}
+
 struct Stage {
   const char* name;
   std::function<void()> run;
@@ -201,27 +227,29 @@ void child_main(const SandboxSpec& spec, const ChildArgs& a) {
     }
   }
 
-  // Signals must have a handler to reach pid 1 of a pid namespace at all (pid_namespaces(7));
-  // they stay blocked and are taken with sigwaitinfo.
-  struct sigaction sa {};
-  sa.sa_handler = noop_handler;
-  for (int sig : forwarded_signals()) sigaction(sig, &sa, nullptr);
-  sigaction(SIGCHLD, &sa, nullptr);
-  // Nothing in the sandbox may ptrace or read the init's /proc entries.
-  prctl(PR_SET_DUMPABLE, 0);
+  become_relay(spec, a);
+}
 
-  const pid_t app = fork();
-  if (app < 0) fail(sys_error("fork"), "exec");
-  if (app == 0) exec_app(spec, a);
-  if (a.pty_slave >= 0) close(a.pty_slave);
-  // pid 1 keeps nothing the app lacks: it runs under the same filter from here on.
-  try {
-    seccomp::load_in_child(*a.seccomp);
-  } catch (SetupError& e) {
-    kill(app, SIGKILL);
-    fail(e, "seccomp");
+void enter_child_main(const SandboxSpec& spec, const ChildArgs& a, int pidfd, int ns_flags) {
+  g_sock = a.sock;
+  g_verbose = spec.verbose;
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
+  close_fds_except({a.sock, a.pty_slave, pidfd});
+  setsid();
+  // One setns(2) with a pidfd joins every namespace at once, the user namespace first, so the
+  // rest are checked against the capabilities we hold there.
+  if (setns(pidfd, ns_flags) != 0) {
+    SetupError e = sys_error("join the namespaces of", "the sandbox's main process");
+    if (e.err == EPERM) e.hint = "the sandbox belongs to another user, or has just ended";
+    fail(e, "enter");
   }
-  run_init(app);
+  close(pidfd);
+  try {
+    drop_privileges_in_child();
+  } catch (SetupError& e) {
+    fail(e, "privileges");
+  }
+  become_relay(spec, a);
 }
 
 }  // namespace sandbox::launcher

@@ -24,4 +24,10 @@ const std::vector<int>& forwarded_signals();
 
 [[noreturn]] void child_main(const SandboxSpec& spec, const ChildArgs& args);
 
+// The child half of `sandbox enter`: joins the namespaces `ns_flags` of the process behind
+// `pidfd` (the sandbox's main process), drops every privilege, forks spec.argv into the
+// sandbox's pid namespace and relays signals and the exit status for it as pid 1 does.
+[[noreturn]] void enter_child_main(const SandboxSpec& spec, const ChildArgs& args, int pidfd,
+                                   int ns_flags);
+
 }  // namespace sandbox::launcher

@@ -1,11 +1,18 @@
 // sandbox: argv -> Invocation -> (profile, host facts) -> SandboxSpec -> run.
+#include <poll.h>
+#include <signal.h>
+#include <sys/syscall.h>
 #include <unistd.h>
+
+#include <ctime>
 
 #include <cstdio>
 #include <iostream>
 
 #include "launcher/cli.h"
+#include "launcher/error.h"
 #include "launcher/explain.h"
+#include "launcher/instance.h"
 #include "launcher/host_facts.h"
 #include "launcher/plan.h"
 #include "launcher/run.h"
@@ -45,6 +52,118 @@ int check_profiles(const profiles::Loader& loader, const std::vector<std::string
   return rc;
 }
 
+std::string human_duration(long long seconds) {
+  char buf[32];
+  if (seconds < 60) std::snprintf(buf, sizeof(buf), "%llds", seconds);
+  else if (seconds < 3600) std::snprintf(buf, sizeof(buf), "%lldm%02llds", seconds / 60, seconds % 60);
+  else std::snprintf(buf, sizeof(buf), "%lldh%02lldm", seconds / 3600, (seconds / 60) % 60);
+  return buf;
+}
+
+int list_running(const HostFacts& host, bool json) {
+  const auto now = static_cast<long long>(std::time(nullptr));
+  const auto all = list_instances(host);
+  if (json) {
+    std::printf("[");
+    for (size_t i = 0; i < all.size(); ++i) {
+      const auto& r = all[i];
+      std::printf("%s\n  {\"id\": %s, \"app\": %s, \"profile\": %s, \"pid\": %d, \"started\": %lld, "
+                  "\"uptime_s\": %lld, \"rss_kb\": %llu}",
+                  i ? "," : "", json_quote(r.id).c_str(), json_quote(r.app).c_str(),
+                  json_quote(r.profile).c_str(), r.init_pid, r.started, now - r.started,
+                  instance_rss_kb(r));
+    }
+    std::printf("%s]\n", all.empty() ? "" : "\n");
+    return 0;
+  }
+  std::printf("%-24s %-14s %-10s %8s %8s %10s\n", "ID", "APP", "PROFILE", "PID", "UPTIME", "MEMORY");
+  for (const auto& r : all) {
+    std::printf("%-24s %-14s %-10s %8d %8s %8.1fMB\n", r.id.c_str(), r.app.c_str(), r.profile.c_str(),
+                r.init_pid, human_duration(now - r.started).c_str(), instance_rss_kb(r) / 1024.0);
+  }
+  return 0;
+}
+
+std::optional<InstanceRecord> find_or_say(const HostFacts& host, const std::string& id) {
+  auto r = find_instance(host, id);
+  if (!r)
+    std::fprintf(stderr, "sandbox: no running sandbox '%s' (see `sandbox ps`)\n", id.c_str());
+  return r;
+}
+
+// SIGTERM to pid 1 (which forwards it to the app), then SIGKILL of the whole sandbox after a
+// grace period. A pidfd pins the process, so a recycled pid is never signalled.
+int stop_instances(const HostFacts& host, const std::vector<std::string>& ids) {
+  constexpr int kGraceMs = 10000;
+  int rc = 0;
+  for (const auto& id : ids) {
+    auto r = find_or_say(host, id);
+    if (!r) {
+      rc = kLauncherFailed;
+      continue;
+    }
+    Fd pidfd(static_cast<int>(syscall(SYS_pidfd_open, r->init_pid, 0)));
+    if (!pidfd.valid() || !instance_alive(*r)) continue;  // ended meanwhile
+    auto wait_gone = [&](int ms) {
+      pollfd p{pidfd.get(), POLLIN, 0};
+      return poll(&p, 1, ms) > 0;
+    };
+    syscall(SYS_pidfd_send_signal, pidfd.get(), SIGTERM, nullptr, 0);
+    if (!wait_gone(kGraceMs)) {
+      std::fprintf(stderr, "sandbox: %s did not stop within %d s; killing it\n", r->id.c_str(), kGraceMs / 1000);
+      syscall(SYS_pidfd_send_signal, pidfd.get(), SIGKILL, nullptr, 0);
+      wait_gone(5000);
+    }
+    std::printf("stopped %s\n", r->id.c_str());
+  }
+  return rc;
+}
+
+std::vector<std::string> default_shell(const InstanceRecord& r) {
+  for (const auto& kv : r.env)
+    if (kv.rfind("SHELL=", 0) == 0 && kv.size() > 6) return {kv.substr(6)};
+  return {"/bin/sh"};
+}
+
+// `sandbox APP` / `run`: claim the app's layer; when a sandbox of the app already holds it,
+// `instance: single` joins that sandbox (a second browser window) and `multi` runs with a
+// throwaway layer, since one overlay upper dir cannot be mounted twice.
+int launch(const Invocation& inv, const ProfileChoice& choice, const profiles::Profile& profile,
+           const HostFacts& host, SandboxSpec spec) {
+  std::optional<Fd> layer_lock;
+  try {
+    layer_lock = claim_layer(spec);
+  } catch (SetupError& e) {
+    std::fprintf(stderr, "%s\n", e.format().c_str());
+    return e.exit_code;
+  }
+  if (!layer_lock) {
+    const auto mode = profile.instance.value_or(profiles::InstanceMode::kSingle);
+    if (inv.command == Command::kRunApp && mode == profiles::InstanceMode::kSingle) {
+      if (auto r = find_instance(host, spec.app)) {
+        std::fprintf(stderr, "sandbox: %s is already running (%s); running the command inside it\n",
+                     spec.app.c_str(), r->id.c_str());
+        return enter_sandbox(*r, spec.argv, inv.verbose);
+      }
+    }
+    std::fprintf(stderr,
+                 "sandbox: the home layer of %s is in use by a running sandbox; this one gets a "
+                 "throwaway copy-on-write home (its changes are dropped at exit)\n",
+                 spec.app.c_str());
+    Invocation ephemeral = inv;
+    ephemeral.overrides.home = profiles::HomeMode::kEphemeral;
+    spec = build_spec(ephemeral, choice, profile, host);
+  }
+  return run_sandbox(spec);
+}
+
+int run_layer_command(const Invocation& inv, const HostFacts& host) {
+  (void)host;
+  std::fprintf(stderr, "sandbox: '%s' is not implemented yet\n",
+               inv.command == Command::kDiff ? "diff" : inv.command == Command::kCommit ? "commit" : "reset");
+  return kLauncherFailed;
+}
+
 int run(const Invocation& inv) {
   const HostFacts host = gather_host_facts();
   const profiles::Loader loader(
@@ -60,6 +179,22 @@ int run(const Invocation& inv) {
       return list_profiles(loader);
     case Command::kCheck:
       return check_profiles(loader, inv.args);
+    case Command::kPs:
+      return list_running(host, inv.json);
+    case Command::kStop: {
+      std::vector<std::string> ids = {inv.app};
+      ids.insert(ids.end(), inv.args.begin(), inv.args.end());
+      return stop_instances(host, ids);
+    }
+    case Command::kEnter: {
+      auto r = find_or_say(host, inv.app);
+      if (!r) return kLauncherFailed;
+      return enter_sandbox(*r, inv.args.empty() ? default_shell(*r) : inv.args, inv.verbose);
+    }
+    case Command::kDiff:
+    case Command::kCommit:
+    case Command::kReset:
+      return run_layer_command(inv, host);
     case Command::kExplain:
     case Command::kRun:
     case Command::kRunApp:
@@ -80,7 +215,7 @@ int run(const Invocation& inv) {
     std::fputs((inv.json ? explain_json(spec) : dry_run_text(spec)).c_str(), stdout);
     return 0;
   }
-  return run_sandbox(spec);
+  return launch(inv, choice, profile, host, spec);
 }
 
 }  // namespace

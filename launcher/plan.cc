@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <map>
 
+#include "launcher/instance.h"
 #include "overlay/layer.h"
 
 namespace sandbox::launcher {
@@ -151,6 +152,7 @@ SandboxSpec build_spec(const Invocation& inv, const ProfileChoice& choice,
   spec.seccomp = o.seccomp.value_or(profile.seccomp.value_or(profiles::SeccompPolicy::kDefault));
   spec.nested_userns = profile.nested_userns.value_or(false);
   spec.state_dir = host.xdg_data_home + "/sandbox";
+  spec.instances_dir = instances_dir(host);
   if (spec.home_mode == HomeMode::kOverlay)
     spec.layer_dir = overlay::layer_paths(spec.state_dir, spec.app).root;
 

@@ -11,6 +11,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <ctime>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -20,19 +21,30 @@
 #include "launcher/init.h"
 #include "launcher/pty.h"
 #include "launcher/seccomp.h"
-#include "launcher/sys.h"
 #include "overlay/layer.h"
 
 namespace sandbox::launcher {
 
 namespace {
 
+using Clock = std::chrono::steady_clock;
+
 void log_line(const std::string& text) { std::fprintf(stderr, "sandbox: %s\n", text.c_str()); }
 
-struct ParentState {
-  std::vector<sock_filter> seccomp;
-  std::optional<Pty> pty;
-};
+void log_stage(const SandboxSpec& spec, const char* name, Clock::time_point t0,
+               const std::string& extra = {}) {
+  if (!spec.verbose) return;
+  char line[160];
+  std::snprintf(line, sizeof(line), "stage %s: %.2f ms%s", name,
+                std::chrono::duration<double, std::milli>(Clock::now() - t0).count(), extra.c_str());
+  log_line(line);
+}
+
+int report(SetupError e, const char* stage) {
+  if (e.stage.empty()) e.stage = stage;
+  std::fprintf(stderr, "%s\n", e.format().c_str());
+  return e.exit_code;
+}
 
 unsigned long clone_flags(const SandboxSpec& spec) {
   unsigned long flags = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC |
@@ -41,16 +53,78 @@ unsigned long clone_flags(const SandboxSpec& spec) {
   return flags;
 }
 
-// The parent's side of a running sandbox: relays the terminal, forwards signals, and waits
-// until pid 1 reports the app's status (or itself exits). Returns the exit status to leave with.
-int supervise(pid_t child, int sock, int sigfd, const SandboxSpec& spec, ParentState& st,
-              std::optional<SetupError>& error) {
+// What the parent holds while a child runs: the seccomp program (the child's copy is in its
+// memory), the terminal, the channel and the signalfd.
+struct Launch {
+  std::vector<sock_filter> seccomp;
+  std::optional<Pty> pty;
+  Fd parent_sock, child_sock, sigfd;
+  sigset_t old_mask{};
+  bool mask_set = false;
+
+  ~Launch() {
+    if (mask_set) sigprocmask(SIG_SETMASK, &old_mask, nullptr);
+  }
+};
+
+// Parent stages shared by `run` and `enter`: seccomp program, terminal, channel, signals.
+void prepare(const SandboxSpec& spec, Launch& l) {
+  const std::pair<const char*, std::function<void()>> stages[] = {
+      {"seccomp", [&] { l.seccomp = seccomp::program_for(spec.seccomp, spec.nested_userns); }},
+      {"terminal", [&] { if (spec.terminal) l.pty = open_pty_like(STDIN_FILENO); }},
+      {"channel",
+       [&] {
+         int sv[2];
+         if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0)
+           throw sys_error("socketpair");
+         l.parent_sock.reset(sv[0]);
+         l.child_sock.reset(sv[1]);
+         // Signals are taken through a signalfd, and stay blocked in the child: its relay
+         // installs handlers and takes them with sigwaitinfo; the app unblocks them.
+         sigset_t set;
+         sigemptyset(&set);
+         for (int sig : forwarded_signals()) sigaddset(&set, sig);
+         sigaddset(&set, SIGCHLD);
+         sigprocmask(SIG_BLOCK, &set, &l.old_mask);
+         l.mask_set = true;
+         l.sigfd.reset(signalfd(-1, &set, SFD_CLOEXEC));
+         if (!l.sigfd.valid()) throw sys_error("signalfd");
+       }},
+  };
+  for (const auto& [name, run] : stages) {
+    const auto t0 = Clock::now();
+    try {
+      run();
+    } catch (SetupError& e) {
+      e.stage = name;
+      throw;
+    }
+    log_stage(spec, name, t0);
+  }
+}
+
+ChildArgs child_args(Launch& l) {
+  ChildArgs args;
+  args.sock = l.child_sock.get();
+  args.pty_slave = l.pty ? l.pty->slave.get() : -1;
+  if (l.pty) args.pty_path = l.pty->path;
+  args.seccomp = &l.seccomp;
+  return args;
+}
+
+// The parent's side of a running child: relays the terminal, forwards signals, and waits
+// until the child's relay reports the app's status (or itself exits). Returns the exit status.
+int supervise(pid_t child, const SandboxSpec& spec, Launch& l) {
+  l.child_sock.reset();
+  if (l.pty) l.pty->slave.reset();
   std::unique_ptr<RawMode> raw;
-  if (st.pty) raw = std::make_unique<RawMode>(STDIN_FILENO);
-  bool stdin_open = st.pty.has_value();
+  if (l.pty) raw = std::make_unique<RawMode>(STDIN_FILENO);
+  const int sock = l.parent_sock.get();
+  bool stdin_open = l.pty.has_value();
   bool sock_open = true;
   int exit_code = 125;
   bool exited = false;
+  std::optional<SetupError> error;
   auto handle = [&](const Message& m) {
     if (m.type == Message::Type::kLog) {
       if (spec.verbose) log_line(m.text);
@@ -64,54 +138,53 @@ int supervise(pid_t child, int sock, int sigfd, const SandboxSpec& spec, ParentS
   while (!exited) {
     pollfd fds[4];
     nfds_t n = 0;
-    fds[n++] = {sigfd, POLLIN, 0};
-    const nfds_t sock_i = sock_open ? n++ : 99;
+    constexpr nfds_t kNone = 99;
+    fds[n++] = {l.sigfd.get(), POLLIN, 0};
+    const nfds_t sock_i = sock_open ? n++ : kNone;
     if (sock_open) fds[sock_i] = {sock, POLLIN, 0};
-    nfds_t in_i = 99, master_i = 99;
-    if (st.pty) {
+    nfds_t in_i = kNone, master_i = kNone;
+    if (l.pty) {
       master_i = n++;
-      fds[master_i] = {st.pty->master.get(), POLLIN, 0};
+      fds[master_i] = {l.pty->master.get(), POLLIN, 0};
       if (stdin_open) {
         in_i = n++;
         fds[in_i] = {STDIN_FILENO, POLLIN, 0};
       }
     }
     if (poll(fds, n, -1) < 0) continue;
-    if (sock_i != 99 && fds[sock_i].revents) {
+    if (sock_i != kNone && fds[sock_i].revents) {
       auto m = recv_message(sock);
       if (m)
         handle(*m);
       else
         sock_open = false;
     }
-    if (master_i != 99 && (fds[master_i].revents & POLLIN))
-      pump(st.pty->master.get(), STDOUT_FILENO);
-    if (in_i != 99 && fds[in_i].revents) {
-      if (!pump(STDIN_FILENO, st.pty->master.get())) stdin_open = false;
-    }
+    if (master_i != kNone && (fds[master_i].revents & POLLIN)) pump(l.pty->master.get(), STDOUT_FILENO);
+    if (in_i != kNone && fds[in_i].revents && !pump(STDIN_FILENO, l.pty->master.get()))
+      stdin_open = false;
     if (fds[0].revents & POLLIN) {
       signalfd_siginfo si;
-      if (read(sigfd, &si, sizeof(si)) != sizeof(si)) continue;
+      if (read(l.sigfd.get(), &si, sizeof(si)) != sizeof(si)) continue;
       const int sig = static_cast<int>(si.ssi_signo);
       int status;
       if (sig == SIGCHLD) {
         if (waitpid(child, &status, WNOHANG) == child) {
           exited = true;
-          // pid 1 died without a word (killed from outside, or a setup failure).
+          // The relay died without a word (killed from outside, or a setup failure).
           if (WIFEXITED(status)) exit_code = WEXITSTATUS(status);
           if (WIFSIGNALED(status)) exit_code = 128 + WTERMSIG(status);
         }
-      } else if (sig == SIGWINCH && st.pty) {
-        copy_window_size(STDIN_FILENO, st.pty->master.get());
+      } else if (sig == SIGWINCH && l.pty) {
+        copy_window_size(STDIN_FILENO, l.pty->master.get());
       } else {
         kill(child, sig);
       }
     }
   }
   // Whatever the app wrote last, and whatever the child reported.
-  if (st.pty) {
-    pollfd p{st.pty->master.get(), POLLIN, 0};
-    while (poll(&p, 1, 0) > 0 && (p.revents & POLLIN) && pump(st.pty->master.get(), STDOUT_FILENO)) {
+  if (l.pty) {
+    pollfd p{l.pty->master.get(), POLLIN, 0};
+    while (poll(&p, 1, 0) > 0 && (p.revents & POLLIN) && pump(l.pty->master.get(), STDOUT_FILENO)) {
     }
   }
   while (sock_open) {
@@ -121,105 +194,109 @@ int supervise(pid_t child, int sock, int sigfd, const SandboxSpec& spec, ParentS
     if (!m) break;
     handle(*m);
   }
+  raw.reset();
+  if (error) return report(*error, "");
   return exit_code;
 }
 
 }  // namespace
 
+std::optional<Fd> claim_layer(const SandboxSpec& spec) {
+  if (spec.layer_dir.empty()) return Fd();
+  const auto paths = overlay::layer_paths(spec.state_dir, spec.app);
+  try {
+    overlay::ensure_layer(paths, spec.uid);
+  } catch (const overlay::LayerError& e) {
+    SetupError err = sys_error(std::string(e.what()) + ":", e.path(), e.err());
+    err.stage = "layer";
+    throw err;
+  }
+  try {
+    return try_lock_layer(paths.root);
+  } catch (SetupError& e) {
+    e.stage = "layer";
+    throw;
+  }
+}
+
 int run_sandbox(const SandboxSpec& spec) {
-  ParentState st;
-  using Clock = std::chrono::steady_clock;
-
-  // The parent's stages, in order. Nothing here changes the host except the app's layer,
-  // which is created empty (0700) the first time.
-  const std::pair<const char*, std::function<void()>> stages[] = {
-      {"layer",
-       [&] {
-         if (spec.home_mode != profiles::HomeMode::kOverlay) return;
-         try {
-           overlay::ensure_layer(overlay::layer_paths(spec.state_dir, spec.app), spec.uid);
-         } catch (const overlay::LayerError& e) {
-           throw sys_error(std::string(e.what()) + ":", e.path(), e.err());
-         }
-       }},
-      {"seccomp",
-       [&] { st.seccomp = seccomp::program_for(spec.seccomp, spec.nested_userns); }},
-      {"terminal",
-       [&] {
-         if (spec.terminal) st.pty = open_pty_like(STDIN_FILENO);
-       }},
-  };
-  for (const auto& [name, run] : stages) {
-    const auto t0 = Clock::now();
-    try {
-      run();
-    } catch (SetupError& e) {
-      e.stage = name;
-      std::fprintf(stderr, "%s\n", e.format().c_str());
-      return e.exit_code;
-    }
-    if (spec.verbose) {
-      char line[128];
-      std::snprintf(line, sizeof(line), "stage %s: %.2f ms", name,
-                    std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
-      log_line(line);
-    }
+  Launch l;
+  try {
+    prepare(spec, l);
+  } catch (SetupError& e) {
+    return report(e, "");
   }
-
-  int sv[2];
-  if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) {
-    SetupError e = sys_error("socketpair");
-    e.stage = "clone";
-    std::fprintf(stderr, "%s\n", e.format().c_str());
-    return 125;
-  }
-  Fd parent_sock(sv[0]), child_sock(sv[1]);
-
-  // Signals are taken through a signalfd, and stay blocked in the child: its init installs
-  // handlers and takes them with sigwaitinfo; the app unblocks them before execve.
-  sigset_t set, old;
-  sigemptyset(&set);
-  for (int sig : forwarded_signals()) sigaddset(&set, sig);
-  sigaddset(&set, SIGCHLD);
-  sigprocmask(SIG_BLOCK, &set, &old);
-  Fd sigfd(signalfd(-1, &set, SFD_CLOEXEC));
-
   const auto t_clone = Clock::now();
   const long pid = syscall(SYS_clone, clone_flags(spec) | SIGCHLD, nullptr, nullptr, nullptr, nullptr);
   if (pid == 0) {
-    parent_sock.reset();
-    sigfd.reset();
-    ChildArgs args;
-    args.sock = child_sock.get();
-    args.pty_slave = st.pty ? st.pty->slave.get() : -1;
-    if (st.pty) args.pty_path = st.pty->path;
-    args.seccomp = &st.seccomp;
-    child_main(spec, args);
+    l.parent_sock.reset();
+    l.sigfd.reset();
+    child_main(spec, child_args(l));
   }
-  if (pid < 0) {
-    SetupError e = sys_error("clone", "(new user, mount, pid, ipc, uts, cgroup namespaces)");
-    e.stage = "clone";
-    sigprocmask(SIG_SETMASK, &old, nullptr);
-    std::fprintf(stderr, "%s\n", e.format().c_str());
-    return 125;
-  }
-  if (spec.verbose) {
-    char line[128];
-    std::snprintf(line, sizeof(line), "stage clone: %.2f ms (pid %ld)",
-                  std::chrono::duration<double, std::milli>(Clock::now() - t_clone).count(), pid);
-    log_line(line);
-  }
-  child_sock.reset();
-  if (st.pty) st.pty->slave.reset();
+  if (pid < 0) return report(sys_error("clone", "(new user, mount, pid, ipc, uts, cgroup namespaces)"), "clone");
+  log_stage(spec, "clone", t_clone, " (pid " + std::to_string(pid) + ")");
 
-  std::optional<SetupError> error;
-  const int code = supervise(static_cast<pid_t>(pid), parent_sock.get(), sigfd.get(), spec, st, error);
-  sigprocmask(SIG_SETMASK, &old, nullptr);
-  if (error) {
-    std::fprintf(stderr, "%s\n", error->format().c_str());
-    return error->exit_code;
+  // The record that `sandbox ps`, `enter` and `stop` find; removed when we return.
+  InstanceHandle record;
+  try {
+    InstanceRecord r;
+    r.app = spec.app;
+    r.profile = spec.profile_name;
+    r.launcher_pid = getpid();
+    r.init_pid = static_cast<pid_t>(pid);
+    r.init_start = 0;
+    r.started = std::time(nullptr);
+    r.seccomp = profiles::to_string(spec.seccomp);
+    r.nested_userns = spec.nested_userns;
+    r.own_network = spec.network == profiles::NetworkMode::kNone;
+    r.home = spec.home;
+    r.cwd = spec.cwd;
+    r.env = spec.env;
+    r.init_start = process_start_time(static_cast<pid_t>(pid));
+    record = InstanceHandle::create(spec.instances_dir, std::move(r));
+  } catch (SetupError& e) {
+    kill(static_cast<pid_t>(pid), SIGKILL);
+    waitpid(static_cast<pid_t>(pid), nullptr, 0);
+    return report(e, "record");
   }
-  return code;
+  return supervise(static_cast<pid_t>(pid), spec, l);
+}
+
+int enter_sandbox(const InstanceRecord& target, const std::vector<std::string>& argv, bool verbose) {
+  // The entered command gets what the sandbox's app got: its environment, home and policy.
+  SandboxSpec spec;
+  spec.app = target.app;
+  spec.argv = argv;
+  spec.env = target.env;
+  spec.cwd = target.cwd;
+  spec.home = target.home;
+  spec.seccomp = profiles::parse_seccomp_policy(target.seccomp).value_or(profiles::SeccompPolicy::kStrict);
+  spec.nested_userns = target.nested_userns;
+  spec.terminal = isatty(STDIN_FILENO) && isatty(STDOUT_FILENO);
+  spec.verbose = verbose;
+
+  const pid_t main_pid = main_process_of(target);
+  Fd pidfd(main_pid > 0 ? static_cast<int>(syscall(SYS_pidfd_open, main_pid, 0)) : -1);
+  if (!pidfd.valid())
+    return report(sys_error("find the main process of", target.id, main_pid > 0 ? -1 : ESRCH,
+                            "the sandbox has ended"), "enter");
+  int ns = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWCGROUP;
+  if (target.own_network) ns |= CLONE_NEWNET;
+
+  Launch l;
+  try {
+    prepare(spec, l);
+  } catch (SetupError& e) {
+    return report(e, "");
+  }
+  const pid_t pid = fork();
+  if (pid == 0) {
+    l.parent_sock.reset();
+    l.sigfd.reset();
+    enter_child_main(spec, child_args(l), pidfd.get(), ns);
+  }
+  if (pid < 0) return report(sys_error("fork"), "enter");
+  return supervise(pid, spec, l);
 }
 
 }  // namespace sandbox::launcher

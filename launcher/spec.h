@@ -63,6 +63,7 @@ struct SandboxSpec {
   profiles::HomeMode home_mode = profiles::HomeMode::kOverlay;
   std::string layer_dir;    // host path of the persistent layer, "" when none
   std::string state_dir;    // the launcher's state tree, hidden in every sandbox
+  std::string instances_dir;  // where running sandboxes are recorded (instance.h)
 
   profiles::NetworkMode network = profiles::NetworkMode::kNone;
   profiles::SeccompPolicy seccomp = profiles::SeccompPolicy::kDefault;

@@ -17,8 +17,8 @@ using Keys = std::vector<std::string_view>;
 
 // Keys this version reads, per map, in the order "did you mean" prefers them.
 const Keys kTopKeys{"version", "name",       "description", "extends", "command",
-                    "home",    "filesystem", "network",     "env",     "security"};
-const Keys kHomeKeys{"mode"};
+                    "home",    "filesystem", "network",     "env",     "security", "instance"};
+const Keys kHomeKeys{"mode", "size"};
 const Keys kFilesystemKeys{"rw", "ro", "hide", "tmpfs"};
 const Keys kNetworkKeys{"mode"};
 const Keys kEnvKeys{"keep", "set"};
@@ -27,8 +27,8 @@ const Keys kSecurityKeys{"seccomp", "nested_userns"};
 // Keys of the schema (DESIGN.md) that later versions implement: refused by name, so a
 // profile written for a newer launcher fails loudly instead of running with less isolation
 // or less access than it asked for.
-const Keys kTopLater{"instance", "display", "audio", "gpu", "dbus", "limits", "desktop_entry"};
-const Keys kHomeLater{"size"};
+const Keys kTopLater{"display", "audio", "gpu", "dbus", "limits", "desktop_entry"};
+const Keys kHomeLater{};
 const Keys kFilesystemLater{"dev"};
 const Keys kNetworkLater{"allow"};
 const Keys kNone{};
@@ -288,6 +288,9 @@ ParsedFile Parser::parse(const YAML::Node& root) {
       parse_env(entry, profile);
     } else if (entry.key == "security") {
       parse_security(entry, profile);
+    } else if (entry.key == "instance") {
+      profile.instance = enum_value<InstanceMode>(entry, "instance", parse_instance_mode,
+                                                  "single, multi");
     }
   }
   if (!named) {
@@ -363,6 +366,16 @@ void Parser::parse_command(const Entry& entry, Profile& profile) const {
 
 void Parser::parse_home(const Entry& entry, Profile& profile) const {
   for (const Entry& e : section(entry, kHomeKeys, kHomeLater)) {
+    if (e.key == "size") {
+      const std::string text = e.value.IsScalar() ? e.value.Scalar() : std::string();
+      const auto size = parse_size(text);
+      if (!e.value.IsScalar() || !size || *size == 0) {
+        fail(value_pos(e), "home.size: expected a size such as 4G, 512M or 100K, got " +
+                               describe(e.value));
+      }
+      profile.home_size = size;
+      continue;
+    }
     profile.home_mode = enum_value<HomeMode>(e, "home.mode", parse_home_mode,
                                              "overlay, ephemeral, tmpfs, bind, ro");
   }

@@ -86,6 +86,39 @@ std::optional<HomeMode> parse_home_mode(const std::string& text) {
 std::optional<NetworkMode> parse_network_mode(const std::string& text) {
   return lookup(kNetworkModes, text);
 }
+const char* to_string(InstanceMode mode) {
+  return mode == InstanceMode::kSingle ? "single" : "multi";
+}
+
+std::optional<InstanceMode> parse_instance_mode(const std::string& text) {
+  if (text == "single") return InstanceMode::kSingle;
+  if (text == "multi") return InstanceMode::kMulti;
+  return std::nullopt;
+}
+
+std::optional<unsigned long long> parse_size(const std::string& text) {
+  if (text.empty() || text.size() > 20) return std::nullopt;
+  unsigned long long value = 0;
+  size_t i = 0;
+  for (; i < text.size() && text[i] >= '0' && text[i] <= '9'; ++i) {
+    if (value > (~0ULL - 9) / 10) return std::nullopt;
+    value = value * 10 + static_cast<unsigned>(text[i] - '0');
+  }
+  if (i == 0) return std::nullopt;
+  if (i == text.size()) return value;
+  if (i + 1 != text.size()) return std::nullopt;
+  int shift = 0;
+  switch (text[i]) {
+    case 'k': case 'K': shift = 10; break;
+    case 'm': case 'M': shift = 20; break;
+    case 'g': case 'G': shift = 30; break;
+    case 't': case 'T': shift = 40; break;
+    default: return std::nullopt;
+  }
+  if (value > (~0ULL >> shift)) return std::nullopt;
+  return value << shift;
+}
+
 std::optional<SeccompPolicy> parse_seccomp_policy(const std::string& text) {
   return lookup(kSeccompPolicies, text);
 }
@@ -114,6 +147,8 @@ Profile merge(const Profile& base, const Profile& overlay) {
   append(out.env_keep, overlay.env_keep);
   append(out.env_set, overlay.env_set);
   if (overlay.seccomp) out.seccomp = overlay.seccomp;
+  if (overlay.home_size) out.home_size = overlay.home_size;
+  if (overlay.instance) out.instance = overlay.instance;
   if (overlay.nested_userns) out.nested_userns = overlay.nested_userns;
   return out;
 }

@@ -13,13 +13,19 @@ namespace sandbox::profiles {
 enum class HomeMode { kOverlay, kEphemeral, kTmpfs, kBind, kRo };
 enum class NetworkMode { kNone, kHost };
 enum class SeccompPolicy { kDefault, kStrict, kDevel };
+enum class InstanceMode { kSingle, kMulti };
 
 const char* to_string(HomeMode mode);
 const char* to_string(NetworkMode mode);
 const char* to_string(SeccompPolicy policy);
+const char* to_string(InstanceMode mode);
 std::optional<HomeMode> parse_home_mode(const std::string& text);
 std::optional<NetworkMode> parse_network_mode(const std::string& text);
 std::optional<SeccompPolicy> parse_seccomp_policy(const std::string& text);
+std::optional<InstanceMode> parse_instance_mode(const std::string& text);
+
+// A size such as "4G", "512M", "100k" or "1048576" (bytes; K, M, G, T are powers of 1024).
+std::optional<unsigned long long> parse_size(const std::string& text);
 
 // Where a value was written: 1-based line and column. line == 0 means "not from a file"
 // (a command-line override), and `file` then says where it came from ("--rw").
@@ -53,6 +59,8 @@ struct Profile {
   std::vector<std::string> extends_files;  // every file merged, bases first, `file` last
   std::optional<std::vector<std::string>> command;  // overrides, never appends
   std::optional<HomeMode> home_mode;
+  std::optional<unsigned long long> home_size;  // bytes: cap of a tmpfs home or layer
+  std::optional<InstanceMode> instance;
   std::vector<PathEntry> rw, ro, hide, tmpfs;
   std::optional<NetworkMode> network_mode;
   std::vector<std::string> env_keep;  // names, `*` matches any run of characters

@@ -34,7 +34,8 @@ const Paths& paths();
 // prints why when the harness cannot run at all.
 bool set_up_process(int argc, char** argv);
 
-// Why sandboxes cannot run here ("" when they can): unprivileged user namespaces missing.
+// Why sandboxes cannot run here ("" when they can): unprivileged user namespaces, or
+// overlayfs in them, do not work for the test user.
 const std::string& userns_unavailable_reason();
 
 struct Result {

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/mount.h>
 #include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -193,6 +194,52 @@ std::string check_userns() {
          std::string(buf, static_cast<size_t>(n));
 }
 
+// Can this user mount an overlay (upper and work on the filesystem of the homes) in a user
+// namespace of its own? Every home mode but tmpfs/bind/ro needs it, and it is a property of
+// the kernel and of that filesystem (overlayfs cannot be the upper layer, as in containers
+// whose root is an overlay), not of the launcher: checked here without the launcher.
+std::string check_overlay() {
+  std::string dir = std::string(getenv("HOME")) + "/it-overlay-check-XXXXXX";
+  if (!mkdtemp(dir.data())) return "cannot create " + dir + ": " + strerror(errno);
+  for (const char* sub : {"/lower", "/upper", "/work", "/mnt"}) mkdir((dir + sub).c_str(), 0700);
+  int pipefd[2];
+  if (pipe(pipefd) != 0) return "pipe failed";
+  const uid_t uid = getuid();
+  const gid_t gid = getgid();
+  const pid_t pid = fork();
+  if (pid == 0) {
+    close(pipefd[0]);
+    std::string why;
+    auto put = [](const char* file, const std::string& text) {
+      const int fd = open(file, O_WRONLY);
+      const bool ok = fd >= 0 && write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
+      if (fd >= 0) close(fd);
+      return ok;
+    };
+    const std::string opts = "lowerdir=" + dir + "/lower,upperdir=" + dir + "/upper,workdir=" +
+                             dir + "/work,userxattr";
+    if (unshare(CLONE_NEWUSER | CLONE_NEWNS) != 0)
+      why = std::string("unshare: ") + strerror(errno);
+    else if (!put("/proc/self/setgroups", "deny") ||
+             !put("/proc/self/uid_map", std::to_string(uid) + " " + std::to_string(uid) + " 1\n") ||
+             !put("/proc/self/gid_map", std::to_string(gid) + " " + std::to_string(gid) + " 1\n"))
+      why = std::string("id maps: ") + strerror(errno);
+    else if (mount("overlay", (dir + "/mnt").c_str(), "overlay", 0, opts.c_str()) != 0)
+      why = "mount overlay (" + opts + "): " + strerror(errno);
+    if (write(pipefd[1], why.data(), why.size()) < 0) {}
+    _exit(0);
+  }
+  close(pipefd[1]);
+  char buf[1024];
+  const ssize_t n = read(pipefd[0], buf, sizeof(buf));
+  close(pipefd[0]);
+  waitpid(pid, nullptr, 0);
+  remove_tree(dir);
+  if (n <= 0) return "";
+  return "an unprivileged overlay mount on this filesystem fails, so no overlay home can work: " +
+         std::string(buf, static_cast<size_t>(n));
+}
+
 void remove_staging() {
   if (!g_paths.staging.empty()) remove_tree(g_paths.staging);
 }
@@ -244,6 +291,7 @@ bool set_up_process(int argc, char** argv) {
   // Whatever a sandbox leaves running becomes our child: SandboxTest::TearDown checks.
   if (prctl(PR_SET_CHILD_SUBREAPER, 1) != 0) return fail("PR_SET_CHILD_SUBREAPER failed");
   g_userns_reason = check_userns();
+  if (g_userns_reason.empty()) g_userns_reason = check_overlay();
   return true;
 }
 

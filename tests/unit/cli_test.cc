@@ -99,7 +99,7 @@ TEST(Cli, ErrorsSayWhatIsWrong) {
   EXPECT_EQ(message({"run", "--rw"}), "--rw needs a value");
   EXPECT_EQ(message({"run", "--env", "=x", "y"}), "--env needs NAME or NAME=VALUE");
   EXPECT_EQ(message({"run", "--dry-run=1", "y"}), "--dry-run takes no value");
-  EXPECT_EQ(message({"diff", "firefox"}), "'diff' is not implemented yet");
+  EXPECT_EQ(message({"desktop", "list"}), "'desktop' is not implemented yet");
 }
 
 TEST(Cli, ReservedWords) {

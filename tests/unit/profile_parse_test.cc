@@ -147,20 +147,35 @@ TEST(ProfileParse, UnknownKeys) {
 }
 
 TEST(ProfileParse, LaterKeysAreNotSupportedYet) {
-  for (const char* key : {"instance", "display", "audio", "gpu", "dbus", "limits",
-                          "desktop_entry"}) {
+  for (const char* key : {"display", "audio", "gpu", "dbus", "limits", "desktop_entry"}) {
     SCOPED_TRACE(key);
     EXPECT_EQ(error_of("version: 1\n"s + key + ": x\n"),
               "t.yaml:2:1: "s + key + " is not supported yet");
   }
-  EXPECT_EQ(error_of("version: 1\nhome:\n  mode: overlay\n  size: 4G\n"),
-            "t.yaml:4:3: home.size is not supported yet");
   EXPECT_EQ(error_of("version: 1\nnetwork:\n  allow: [example.com]\n"),
             "t.yaml:3:3: network.allow is not supported yet");
   EXPECT_EQ(error_of("version: 1\nfilesystem:\n  dev: []\n"),
             "t.yaml:3:3: filesystem.dev is not supported yet");
   EXPECT_EQ(error_of("version: 1\nnetwork:\n  mode: filtered\n"),
             "t.yaml:3:9: network.mode filtered is not supported yet");
+}
+
+TEST(ProfileParse, InstanceAndHomeSize) {
+  const Profile p = parse_profile_text("version: 1\ninstance: multi\nhome:\n  size: 512M\n", "t.yaml").profile;
+  EXPECT_EQ(p.instance, InstanceMode::kMulti);
+  EXPECT_EQ(p.home_size, 512ULL << 20);
+  EXPECT_EQ(error_of("version: 1\ninstance: many\n"),
+            "t.yaml:2:11: instance: 'many' is not one of single, multi");
+  EXPECT_EQ(error_of("version: 1\nhome:\n  size: 4 GB\n"),
+            "t.yaml:3:9: home.size: expected a size such as 4G, 512M or 100K, got '4 GB'");
+  EXPECT_EQ(error_of("version: 1\nhome:\n  size: 0\n"),
+            "t.yaml:3:9: home.size: expected a size such as 4G, 512M or 100K, got '0'");
+  EXPECT_EQ(parse_size("4G"), 4ULL << 30);
+  EXPECT_EQ(parse_size("100k"), 102400ULL);
+  EXPECT_EQ(parse_size("12"), 12ULL);
+  EXPECT_FALSE(parse_size("G"));
+  EXPECT_FALSE(parse_size("1.5G"));
+  EXPECT_FALSE(parse_size("99999999999999999999T"));
 }
 
 TEST(ProfileParse, WrongTypes) {
