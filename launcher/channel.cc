@@ -34,8 +34,8 @@ std::string encode(const Message& m) {
     out += std::to_string(m.exit_code);
     return out;
   }
-  if (m.type == Message::Type::kLog) {
-    field("L");
+  if (m.type == Message::Type::kLog || m.type == Message::Type::kNotice) {
+    field(m.type == Message::Type::kLog ? "L" : "N");
     out += m.text;
     return out;
   }
@@ -62,8 +62,8 @@ std::optional<Message> decode(const std::string& packet) {
     }
     return m;
   }
-  if (parts.size() == 2 && parts[0] == "L") {
-    m.type = Message::Type::kLog;
+  if (parts.size() == 2 && (parts[0] == "L" || parts[0] == "N")) {
+    m.type = parts[0] == "L" ? Message::Type::kLog : Message::Type::kNotice;
     m.text = parts[1];
     return m;
   }

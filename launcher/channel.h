@@ -10,9 +10,9 @@
 namespace sandbox::launcher {
 
 struct Message {
-  enum class Type { kError, kLog, kExit } type = Type::kLog;
+  enum class Type { kError, kLog, kExit, kNotice } type = Type::kLog;
   SetupError error;  // kError
-  std::string text;  // kLog
+  std::string text;  // kLog (shown with -v), kNotice (always shown)
   int exit_code = 0; // kExit: the app's status, already mapped (DESIGN.md: 128+N for signal N)
 };
 

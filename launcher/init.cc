@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <sys/vfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -26,6 +27,8 @@ namespace {
 
 int g_sock = -1;
 bool g_verbose = false;
+int g_home_fs = -1;          // the size-capped home's filesystem (mountns.h), or -1
+unsigned long long g_home_size = 0;
 
 void note(const std::string& text) {
   if (g_verbose) send_message(g_sock, Message{Message::Type::kLog, {}, text});
@@ -116,6 +119,14 @@ int exec_in_path(const SandboxSpec& spec, char* const argv[], char* const envp[]
 // launcher first, so that it need not wait for the kernel to tear the namespaces down (as
 // bubblewrap's monitor does with its event fd).
 [[noreturn]] void leave(int code) {
+  struct statfs fs;
+  if (g_home_fs >= 0 && fstatfs(g_home_fs, &fs) == 0 && fs.f_bavail == 0) {
+    Message full;
+    full.type = Message::Type::kNotice;
+    full.text = "the home's writable layer filled up (home.size " + std::to_string(g_home_size >> 20) +
+                " MiB): writes failed with \"No space left on device\"; raise home.size in the profile";
+    send_message(g_sock, full);
+  }
   Message m;
   m.type = Message::Type::kExit;
   m.exit_code = code;
@@ -206,7 +217,11 @@ void child_main(const SandboxSpec& spec, const ChildArgs& a) {
        [&] {
          if (spec.network == profiles::NetworkMode::kNone) bring_up_loopback_in_child();
        }},
-      {"mounts", [&] { apply_mounts_in_child(spec, a.pty_path, note); }},
+      {"mounts",
+       [&] {
+         g_home_fs = apply_mounts_in_child(spec, a.pty_path, note).release();
+         g_home_size = spec.home_size;
+       }},
       {"privileges", [&] { drop_privileges_in_child(); }},
   };
   for (const Stage& stage : stages) {

@@ -34,6 +34,7 @@ struct Context {
   Fd newroot;    // the sandbox's root being built
   Fd real_home;  // the host's home, beneath which kHome sources are resolved
   Fd view_home;  // the sandbox's home, once mounted: home targets are resolved beneath it
+  Fd watch;      // the filesystem of a size-capped home (see apply_mounts_in_child)
 };
 
 // Reads fs_context messages (the kernel's own words on why fsconfig/fsmount failed).
@@ -212,12 +213,14 @@ void overlay_home(Context& c, const MountStep& s) {
   Fd upper, work;
   if (s.layer_dir.empty()) {
     // Ephemeral: the layer is a tmpfs that vanishes with the sandbox.
-    if (mount("tmpfs", "/layer", "tmpfs", MS_NOSUID | MS_NODEV, "mode=0700") != 0)
+    const std::string options = "mode=0700" + s.data;
+    if (mount("tmpfs", "/layer", "tmpfs", MS_NOSUID | MS_NODEV, options.c_str()) != 0)
       throw sys_error("mount tmpfs", "/layer (ephemeral home layer)");
     if (mkdir("/layer/upper", 0700) != 0 || mkdir("/layer/work", 0700) != 0)
       throw sys_error("create", "/layer");
     upper_path = "/layer/upper";
     work_path = "/layer/work";
+    if (c.spec.home_size) c.watch = Fd(openat2_path(AT_FDCWD, "/layer", O_DIRECTORY, 0));
   } else {
     const unsigned long long strict = RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
     upper = Fd(openat2_path(c.oldroot.get(), relative_to(s.layer_dir + "/upper", "/"), O_DIRECTORY, strict));
@@ -277,6 +280,7 @@ void apply_step(Context& c, const MountStep& s) {
       Fd target = open_target(c, s, Make::kDir);
       if (!target.valid()) throw sys_error("resolve target", s.target);
       attach(mnt.get(), target.get(), s.target, "tmpfs");
+      if (s.why == "home" && c.spec.home_size) c.watch = std::move(mnt);
       break;
     }
     case MountKind::kProc: {
@@ -330,7 +334,7 @@ void apply_step(Context& c, const MountStep& s) {
 
 }  // namespace
 
-void apply_mounts_in_child(const SandboxSpec& spec, const std::string& console,
+Fd apply_mounts_in_child(const SandboxSpec& spec, const std::string& console,
                            void (*note)(const std::string&)) {
   // Our copy of the host's mounts becomes a slave: nothing we mount propagates back to the
   // host (mount_namespaces(7)).
@@ -351,7 +355,7 @@ void apply_mounts_in_child(const SandboxSpec& spec, const std::string& console,
   if (mount("tmpfs", "/newroot", "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755") != 0)
     throw sys_error("mount tmpfs", "/newroot");
 
-  Context c{spec, console, note, {}, {}, {}, {}};
+  Context c{spec, console, note, {}, {}, {}, {}, {}};
   c.oldroot = Fd(openat2_path(AT_FDCWD, "/oldroot", O_DIRECTORY, 0));
   c.newroot = Fd(openat2_path(AT_FDCWD, "/newroot", O_DIRECTORY, 0));
   if (!c.oldroot.valid() || !c.newroot.valid()) throw sys_error("open", "/oldroot");
@@ -381,6 +385,7 @@ void apply_mounts_in_child(const SandboxSpec& spec, const std::string& console,
   // The root tmpfs holds only mount points now: nothing may be added to it.
   if (sys_mount_setattr(AT_FDCWD, "/", 0, MOUNT_ATTR_RDONLY, 0) != 0)
     throw sys_error("make read-only", "/");
+  return std::move(c.watch);
 }
 
 }  // namespace sandbox::launcher

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "launcher/spec.h"
+#include "launcher/sys.h"
 
 namespace sandbox::launcher {
 
@@ -11,8 +12,10 @@ namespace sandbox::launcher {
 // Then applies every step of spec.mounts and pivots into /newroot, detaching everything
 // else. Throws SetupError. Reports a step it skipped (optional source missing, nothing to
 // hide) through `note` when verbose.
-// `console` is the host path of the sandbox's pty (kConsole), or "".
-void apply_mounts_in_child(const SandboxSpec& spec, const std::string& console,
+// `console` is the host path of the sandbox's pty (kConsole), or "". Returns an fd on the
+// filesystem that holds the home's writes when home.size caps it (else an invalid Fd), so
+// that pid 1 can tell at exit whether it filled up.
+Fd apply_mounts_in_child(const SandboxSpec& spec, const std::string& console,
                            void (*note)(const std::string&));
 
 }  // namespace sandbox::launcher

@@ -225,17 +225,21 @@ SandboxSpec build_spec(const Invocation& inv, const ProfileChoice& choice,
          .source = host.resolv_conf_target, .read_only = true, .optional = true,
          .why = "DNS configuration for the host network"});
 
-  // The home.
+  // The home. home.size caps the tmpfs that holds what the app writes (ephemeral, tmpfs).
+  spec.home_size = profile.home_size.value_or(0);
+  const std::string size_option = spec.home_size ? ",size=" + std::to_string(spec.home_size) : "";
   switch (spec.home_mode) {
     case HomeMode::kOverlay:
       add({.kind = MountKind::kOverlayHome, .target = spec.home, .source = spec.home,
            .layer_dir = spec.layer_dir, .why = "home"});
       break;
     case HomeMode::kEphemeral:
-      add({.kind = MountKind::kOverlayHome, .target = spec.home, .source = spec.home, .why = "home"});
+      add({.kind = MountKind::kOverlayHome, .target = spec.home, .source = spec.home,
+           .data = size_option, .why = "home"});
       break;
     case HomeMode::kTmpfs:
-      add({.kind = MountKind::kTmpfs, .target = spec.home, .data = "mode=0700", .why = "home"});
+      add({.kind = MountKind::kTmpfs, .target = spec.home, .data = "mode=0700" + size_option,
+           .why = "home"});
       break;
     case HomeMode::kBind:
     case HomeMode::kRo:

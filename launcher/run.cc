@@ -128,6 +128,8 @@ int supervise(pid_t child, const SandboxSpec& spec, Launch& l) {
   auto handle = [&](const Message& m) {
     if (m.type == Message::Type::kLog) {
       if (spec.verbose) log_line(m.text);
+    } else if (m.type == Message::Type::kNotice) {
+      log_line(m.text);
     } else if (m.type == Message::Type::kExit) {
       exit_code = m.exit_code;
       exited = true;

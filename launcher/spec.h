@@ -62,6 +62,7 @@ struct SandboxSpec {
   std::string home;         // the home path inside (same as the host's real path)
   profiles::HomeMode home_mode = profiles::HomeMode::kOverlay;
   std::string layer_dir;    // host path of the persistent layer, "" when none
+  unsigned long long home_size = 0;  // bytes, cap of an ephemeral layer or tmpfs home; 0 = none
   std::string state_dir;    // the launcher's state tree, hidden in every sandbox
   std::string instances_dir;  // where running sandboxes are recorded (instance.h)
 
