@@ -204,7 +204,7 @@ int run(const Invocation& inv) {
       choose_profile(inv, [&](const std::string& name) { return loader.find(name).has_value(); });
   if (choice.fell_back_to_default && inv.command == Command::kRunApp)
     std::fprintf(stderr, "sandbox: no profile named '%s'; running it under profile 'default'\n",
-                 inv.app.c_str());
+                 inv.app.substr(inv.app.rfind('/') + 1).c_str());
   const profiles::Profile profile = loader.load(choice.profile);
   const SandboxSpec spec = build_spec(inv, choice, profile, host);
   if (inv.command == Command::kExplain) {

@@ -107,17 +107,34 @@ TEST_F(FsTest, TmpIsFreshAndPrivate) {
 }
 
 // ---- Home modes ----
+// These start from a lived-in home (~/.local/share exists); BareHome* start from an empty one.
+
+void lived_in(const std::string& home) { make_dirs(home + "/.local/share"); }
+
+TEST_F(FsTest, BareHomeRunsInEveryHomeMode) {
+  for (const std::string mode : {"tmpfs", "ro", "bind", "ephemeral", "overlay"}) {
+    remove_tree(in_home(".local"));
+    const Result r = probe({"--home", mode}, {"exit", "0"});
+    EXPECT_EQ(r.exit_code, 0) << "--home " << mode << "\n" << r.describe();
+  }
+  remove_tree(in_home(".local"));
+  ASSERT_FALSE(exists(in_home(".local")));
+  const Result strict = probe({"-p", "strict"}, {"exit", "0"});
+  EXPECT_EQ(strict.exit_code, 0) << "-p strict\n" << strict.describe();
+}
 
 TEST_F(FsTest, HomeTmpfsShowsNothingAndKeepsNothing) {
+  lived_in(home_);
   write_file(in_home("file"), "real");
   EXPECT_EQ(probe_fields({"--home", "tmpfs"}, {"read", in_home("file")})["result"], "ENOENT");
   EXPECT_EQ(probe_fields({"--home", "tmpfs"}, {"write", in_home("new"), "x"})["result"], "ok");
   EXPECT_FALSE(exists(in_home("new")));
-  EXPECT_FALSE(exists(state_dir())) << "a tmpfs home made a layer";
+  EXPECT_FALSE(exists(layer())) << "a tmpfs home made a layer";
   EXPECT_EQ(probe_fields({"--home", "tmpfs"}, {"read", in_home("new")})["result"], "ENOENT");
 }
 
 TEST_F(FsTest, HomeReadOnly) {
+  lived_in(home_);
   write_file(in_home("file"), "real");
   EXPECT_EQ(probe_fields({"--home", "ro"}, {"read", in_home("file")})["data"], "real");
   EXPECT_EQ(probe_fields({"--home", "ro"}, {"write", in_home("file"), "x"})["result"], "EROFS");
@@ -127,6 +144,7 @@ TEST_F(FsTest, HomeReadOnly) {
 }
 
 TEST_F(FsTest, HomeBindWritesThrough) {
+  lived_in(home_);
   write_file(in_home("file"), "real");
   make_dirs(in_home(".ssh"), 0700);
   write_file(in_home(".ssh/id_ed25519"), "key", 0600);
@@ -139,6 +157,7 @@ TEST_F(FsTest, HomeBindWritesThrough) {
 }
 
 TEST_F(FsTest, HomeEphemeralForgetsEverything) {
+  lived_in(home_);
   write_file(in_home("file"), "real");
   EXPECT_EQ(probe_fields({"--home", "ephemeral"}, {"read", in_home("file")})["data"], "real");
   EXPECT_EQ(probe_fields({"--home", "ephemeral"}, {"write", in_home("file"), "changed"})["result"], "ok");

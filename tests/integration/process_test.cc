@@ -13,7 +13,18 @@
 namespace sandbox::it {
 namespace {
 
-class ProcessTest : public SandboxTest {};
+class ProcessTest : public SandboxTest {
+ protected:
+  // What `sandbox ps` lists, without its header ("" when nothing runs).
+  std::string running_instances() {
+    const Result r = run({paths().launcher, "ps"}, options());
+    EXPECT_EQ(r.exit_code, 0) << r.describe();
+    std::string out;
+    for (const auto& line : split(r.out, '\n'))
+      if (!line.empty() && line.rfind("ID ", 0) != 0) out += line + "\n";
+    return out;
+  }
+};
 
 TEST_F(ProcessTest, HostProcessesAreInvisible) {
   const std::string marker = unique_marker("host-sleep");
@@ -120,6 +131,7 @@ TEST_F(ProcessTest, SigkillOfTheLauncherKillsTheApp) {
   while (!(found = find_processes(marker)).empty() && std::chrono::steady_clock::now() < deadline)
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   EXPECT_TRUE(found.empty()) << found.size() << " sandbox processes outlived the launcher by 5 s";
+  EXPECT_EQ(running_instances(), "") << "`sandbox ps` still lists the killed sandbox";
 }
 
 TEST_F(ProcessTest, BackgroundProcessesDieWithTheApp) {
@@ -220,6 +232,7 @@ TEST_F(ProcessTest, FailedRunLeavesNothingBehind) {
   EXPECT_EQ(r.out, "") << "the app ran although the setup failed";
   EXPECT_EQ(mountinfo(), before);
   // TearDown checks that no process is left (main() made us their subreaper).
+  EXPECT_EQ(running_instances(), "") << "a failed run left an instance record";
 }
 
 TEST_F(ProcessTest, FailedExecLeavesNothingBehind) {
