@@ -168,6 +168,10 @@ std::string instances_dir(const HostFacts& host) {
 }
 
 InstanceHandle InstanceHandle::create(const std::string& base, InstanceRecord record) {
+  // Missing parents (the fallback's ~/.local/share) are made 0700, as the XDG spec asks.
+  for (size_t slash = base.find('/', 1); slash != std::string::npos; slash = base.find('/', slash + 1))
+    if (mkdir(base.substr(0, slash).c_str(), 0700) != 0 && errno != EEXIST)
+      throw sys_error("create", base.substr(0, slash));
   ensure_private_dir(base.substr(0, base.rfind('/')));
   ensure_private_dir(base);
   unsigned char rnd[3];

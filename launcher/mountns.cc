@@ -32,8 +32,6 @@ struct Context {
   void (*note)(const std::string&);
   Fd oldroot;    // the host's root, for resolving sources
   Fd newroot;    // the sandbox's root being built
-  Fd real_home;  // the host's home, beneath which kHome sources are resolved
-  Fd view_home;  // the sandbox's home, once mounted: home targets are resolved beneath it
   Fd watch;      // the filesystem of a size-capped home (see apply_mounts_in_child)
 };
 
@@ -92,6 +90,29 @@ void attach(int mnt_fd, int target_fd, const std::string& target, const char* wh
     throw sys_error(std::string("attach ") + what + " at", target);
 }
 
+bool is_under(const std::string& path, const std::string& dir) {
+  return path == dir || (path.size() > dir.size() && path.compare(0, dir.size(), dir) == 0 &&
+                         path[dir.size()] == '/');
+}
+
+// Where an open file is, as a path from the current root ("/oldroot/home/ann/x").
+std::string fd_path(int fd) {
+  char buf[4096];
+  const std::string link = "/oldroot/proc/self/fd/" + std::to_string(fd);
+  const ssize_t n = readlink(link.c_str(), buf, sizeof(buf) - 1);
+  return n > 0 ? std::string(buf, static_cast<size_t>(n)) : std::string();
+}
+
+// Paths in the home may lead through symlinks, absolute ones included (resolved in the root
+// they belong to, never the scratch root), but where they end must still be in the home:
+// a planted link cannot redirect a bind or a hide elsewhere. `root` is "/oldroot" for the
+// host, "/newroot" for the sandbox. The fd pins the object, so the check cannot race.
+Fd keep_in_home(Fd fd, const Context& c, const char* root) {
+  if (!fd.valid() || is_under(fd_path(fd.get()), root + c.spec.home)) return fd;
+  errno = EXDEV;
+  return Fd();
+}
+
 // Opens a host source path as the step's scope allows. Returns an invalid Fd (errno set) when
 // it cannot be opened.
 Fd open_source(Context& c, const MountStep& s) {
@@ -102,39 +123,31 @@ Fd open_source(Context& c, const MountStep& s) {
     case SourceScope::kNoSymlinks:
       return Fd(openat2_path(c.oldroot.get(), relative_to(s.source, "/"), 0,
                              RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS));
-    case SourceScope::kHome: {
-      const std::string rel = relative_to(s.source, c.spec.home);
-      return Fd(openat2_path(c.real_home.get(), rel.empty() ? "." : rel, 0,
-                             RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS));
-    }
+    case SourceScope::kHome:
+      return keep_in_home(Fd(openat2_path(c.oldroot.get(), relative_to(s.source, "/"), 0,
+                                          RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS)),
+                          c, "/oldroot");
   }
   return Fd();
-}
-
-// The fd a target path is resolved from, and the path relative to it.
-std::pair<int, std::string> target_base(Context& c, const MountStep& s) {
-  if (s.target_in_home && c.view_home.valid())
-    return {c.view_home.get(), relative_to(s.target, c.spec.home)};
-  return {c.newroot.get(), relative_to(s.target, "/")};
-}
-
-unsigned long long target_resolve(const Context& c, const MountStep& s) {
-  // Beneath the home, symlinks (from the real home or the app's layer) may be followed but
-  // never out of it; elsewhere the new root is all there is.
-  return (s.target_in_home && c.view_home.valid() ? RESOLVE_BENEATH : RESOLVE_IN_ROOT) |
-         RESOLVE_NO_MAGICLINKS;
 }
 
 enum class Make { kDir, kFile, kSymlink, kNone };
 
 // Resolves the target; creates missing components (directories, and the last one as `make`).
 // Returns an invalid Fd with errno ENOENT when `make` is kNone and the target is missing.
+// Targets are resolved in the new root as the app will see it (mounts already made on the way
+// are crossed); beneath the home, they must stay in it (keep_in_home).
 Fd open_target(Context& c, const MountStep& s, Make make, const std::string& link_text = {}) {
-  auto [base, rel] = target_base(c, s);
-  const unsigned long long resolve = target_resolve(c, s);
+  const int base = c.newroot.get();
+  const std::string rel = relative_to(s.target, "/");
+  const unsigned long long resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
+  auto checked = [&](Fd fd, const std::string& path) {
+    if (s.target_in_home && is_under(path, c.spec.home)) return keep_in_home(std::move(fd), c, "/newroot");
+    return fd;
+  };
   if (rel.empty()) return Fd(openat2_path(base, ".", 0, resolve));
   if (make != Make::kSymlink) {
-    Fd fd(openat2_path(base, rel, 0, resolve));
+    Fd fd = checked(Fd(openat2_path(base, rel, 0, resolve)), s.target);
     if (fd.valid() || errno != ENOENT || make == Make::kNone) return fd;
   }
   // Walk and create.
@@ -158,7 +171,7 @@ Fd open_target(Context& c, const MountStep& s, Make make, const std::string& lin
       }
       if (rc != 0 && errno != EEXIST) throw sys_error("create mount point", s.target);
       if (make == Make::kSymlink) return Fd();
-      return Fd(openat2_path(base, rel, 0, resolve));
+      return checked(Fd(openat2_path(base, rel, 0, resolve)), s.target);
     }
     Fd next(openat2_path(base, so_far, O_DIRECTORY, resolve));
     if (!next.valid() && errno == ENOENT) {
@@ -166,6 +179,7 @@ Fd open_target(Context& c, const MountStep& s, Make make, const std::string& lin
         throw sys_error("create mount point", s.target);
       next = Fd(openat2_path(base, so_far, O_DIRECTORY, resolve));
     }
+    next = checked(std::move(next), "/" + so_far);
     if (!next.valid()) throw sys_error("resolve target", s.target);
     dir = std::move(next);
   }
@@ -243,7 +257,12 @@ void overlay_home(Context& c, const MountStep& s) {
   attach(mnt.get(), target.get(), s.target, "overlay home");
 }
 
-void hide(Context& c, const MountStep& s) {
+void hide(Context& c, const MountStep& step) {
+  // A hide only takes away, so it may follow a symlink anywhere in the new root: with
+  // ~/.gnupg -> /opt/keys, /opt/keys is what must appear empty. (Binds, which give, must
+  // stay in the home.)
+  MountStep s = step;
+  s.target_in_home = false;
   Fd target = open_target(c, s, Make::kNone);
   if (!target.valid()) {
     if (errno == ENOENT) return;  // nothing there: nothing to hide
@@ -322,14 +341,6 @@ void apply_step(Context& c, const MountStep& s) {
       break;
     }
   }
-  // Home targets are resolved beneath the home as it is now. Whatever was just mounted on the
-  // home itself (the home, or `rw: [~]`) must be walked from its top: an fd opened before
-  // would keep walking the mount underneath.
-  if (s.target == c.spec.home) {
-    c.view_home = Fd(openat2_path(c.newroot.get(), relative_to(s.target, "/"), O_DIRECTORY,
-                                  RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS));
-    if (!c.view_home.valid()) throw sys_error("open", s.target);
-  }
 }
 
 }  // namespace
@@ -355,13 +366,10 @@ Fd apply_mounts_in_child(const SandboxSpec& spec, const std::string& console,
   if (mount("tmpfs", "/newroot", "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755") != 0)
     throw sys_error("mount tmpfs", "/newroot");
 
-  Context c{spec, console, note, {}, {}, {}, {}, {}};
+  Context c{spec, console, note, {}, {}, {}};
   c.oldroot = Fd(openat2_path(AT_FDCWD, "/oldroot", O_DIRECTORY, 0));
   c.newroot = Fd(openat2_path(AT_FDCWD, "/newroot", O_DIRECTORY, 0));
   if (!c.oldroot.valid() || !c.newroot.valid()) throw sys_error("open", "/oldroot");
-  c.real_home = Fd(openat2_path(c.oldroot.get(), relative_to(spec.home, "/"), O_DIRECTORY,
-                                RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS));
-  if (!c.real_home.valid()) throw sys_error("open home", spec.home);
 
   for (const MountStep& s : spec.mounts) {
     try {
@@ -377,8 +385,6 @@ Fd apply_mounts_in_child(const SandboxSpec& spec, const std::string& console,
   if (fchdir(c.newroot.get()) != 0) throw sys_error("chdir", "/newroot");
   c.oldroot.reset();
   c.newroot.reset();
-  c.real_home.reset();
-  c.view_home.reset();
   if (sys_pivot_root(".", ".") != 0) throw sys_error("pivot_root", "/newroot");
   if (umount2(".", MNT_DETACH) != 0) throw sys_error("detach old root", "/");
   if (chdir("/") != 0) throw sys_error("chdir", "/");

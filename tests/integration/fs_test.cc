@@ -182,11 +182,9 @@ TEST_F(FsTest, RwWritesLandInTheRealPath) {
   EXPECT_EQ(probe_fields({"--rw", "notes"}, {"write", in_home("notes"), "new"})["result"], "ok");
   EXPECT_EQ(read_file(in_home("notes")), "new");
   // Outside the home: a directory of the test user's own.
-  std::string outside = std::string(getenv("HOME")) + "/" + unique_marker("rw-outside");
-  make_dirs(outside);
+  const std::string outside = outside_dir("rw-outside");
   EXPECT_EQ(probe_fields({"--rw", outside}, {"write", outside + "/f", "x"})["result"], "ok");
   EXPECT_EQ(read_file(outside + "/f"), "x");
-  remove_tree(outside);
 }
 
 TEST_F(FsTest, RwOfAMissingPathFailsNamingIt) {
@@ -230,14 +228,13 @@ TEST_F(FsTest, RwThroughASymlinkOutOfTheHomeIsRefused) {
 }
 
 TEST_F(FsTest, RwOutsideTheHomeRefusesAnySymlink) {
-  const std::string base = std::string(getenv("HOME")) + "/" + unique_marker("nosym");
+  const std::string base = outside_dir("nosym");
   make_dirs(base + "/real");
   ASSERT_EQ(symlink(base.c_str(), in_home("alias").c_str()), 0);  // irrelevant to the check
   ASSERT_EQ(symlink("/etc", (base + "/to-etc").c_str()), 0);
   const Result r = probe({"--rw", base + "/to-etc"}, {"exit", "0"});
   EXPECT_EQ(r.exit_code, 125) << r.describe();
   EXPECT_NE(r.err.find(base + "/to-etc"), std::string::npos) << r.describe();
-  remove_tree(base);
 }
 
 TEST_F(FsTest, HideBeneathASymlinkOutOfTheHomeCoversNothingOutside) {
@@ -281,15 +278,13 @@ TEST_F(FsTest, HiddenPathThatIsAnAbsoluteSymlinkInsideTheHome) {
 }
 
 TEST_F(FsTest, PlantedSymlinkAtTheStateDirIsRefused) {
-  const std::string elsewhere = std::string(getenv("HOME")) + "/" + unique_marker("elsewhere");
-  make_dirs(elsewhere);
+  const std::string elsewhere = outside_dir("elsewhere");
   make_dirs(in_home(".local/share"));
   ASSERT_EQ(symlink(elsewhere.c_str(), state_dir().c_str()), 0);
   const Result r = probe({}, {"exit", "0"});
   EXPECT_EQ(r.exit_code, 125) << r.describe();
   EXPECT_NE(r.err.find(state_dir()), std::string::npos) << r.describe();
   EXPECT_FALSE(exists(elsewhere + "/default")) << "the layer was made where the symlink points";
-  remove_tree(elsewhere);
 }
 
 TEST_F(FsTest, TmpfsOverCoversAndForgets) {

@@ -159,6 +159,24 @@ void remove_tree(const std::string& path) {
   }
 }
 
+void remove_stale(const std::string& dir, const std::string& prefix) {
+  DIR* d = opendir(dir.c_str());
+  if (!d) return;
+  std::vector<std::string> stale;
+  while (dirent* e = readdir(d)) {
+    const std::string name = e->d_name;
+    if (name.rfind(prefix, 0) != 0) continue;
+    // PREFIX, the pid, then '-' or '.': nothing else is ours.
+    char* end = nullptr;
+    const long pid = strtol(name.c_str() + prefix.size(), &end, 10);
+    if (end == name.c_str() + prefix.size() || (*end != '-' && *end != '.')) continue;
+    if (pid > 0 && kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH)
+      stale.push_back(dir + "/" + name);
+  }
+  closedir(d);
+  for (const auto& path : stale) remove_tree(path);
+}
+
 std::vector<pid_t> find_processes(const std::string& marker) {
   std::vector<pid_t> out;
   DIR* d = opendir("/proc");
@@ -336,7 +354,9 @@ void SandboxTest::SetUp() {
   ASSERT_NE(real_home, nullptr);
   std::string name = std::string(info->test_suite_name()) + "." + info->name();
   std::replace(name.begin(), name.end(), '/', '_');
-  std::string templ = std::string(real_home) + "/it-" + name + "-XXXXXX";
+  // sandbox-it-PID-...: main() removes what a killed test process left (see remove_stale).
+  std::string templ =
+      std::string(real_home) + "/sandbox-it-" + std::to_string(getpid()) + "-" + name + "-XXXXXX";
   ASSERT_NE(mkdtemp(templ.data()), nullptr) << "mkdtemp " << templ << ": " << strerror(errno);
   char resolved[PATH_MAX];
   ASSERT_NE(realpath(templ.c_str(), resolved), nullptr);
@@ -375,7 +395,17 @@ void SandboxTest::TearDown() {
     kill(pid, SIGKILL);
     waitpid(pid, nullptr, 0);
   }
-  if (!home_.empty() && !getenv("SANDBOX_IT_KEEP")) remove_tree(home_);
+  if (getenv("SANDBOX_IT_KEEP")) return;
+  if (!home_.empty()) remove_tree(home_);
+  for (const auto& dir : scratch_) remove_tree(dir);
+}
+
+std::string SandboxTest::outside_dir(const std::string& what) {
+  std::string templ = std::string(getenv("HOME")) + "/sandbox-it-" + std::to_string(getpid()) +
+                      "-" + what + "-XXXXXX";
+  if (!mkdtemp(templ.data())) throw std::runtime_error("mkdtemp " + templ + ": " + strerror(errno));
+  scratch_.push_back(templ);
+  return templ;
 }
 
 std::vector<std::string> SandboxTest::env() const {

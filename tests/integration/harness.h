@@ -95,6 +95,8 @@ std::optional<std::string> read_file(const std::string& path);
 bool exists(const std::string& path);  // lstat
 void make_dirs(const std::string& path, mode_t mode = 0755);
 void remove_tree(const std::string& path);  // also where a layer's work/work is mode 0000
+// Removes DIR/PREFIX<pid>... entries whose process is gone (what a killed run left behind).
+void remove_stale(const std::string& dir, const std::string& prefix);
 
 // pids of processes whose command line contains `marker`, from the host's /proc.
 std::vector<pid_t> find_processes(const std::string& marker);
@@ -127,7 +129,11 @@ class SandboxTest : public ::testing::Test {
   std::string layer(const std::string& app = "default") const { return state_dir() + "/" + app; }
   std::string in_home(const std::string& rel) const { return home_ + "/" + rel; }
 
+  // A fresh directory of the test user's outside home_, removed after the test.
+  std::string outside_dir(const std::string& what);
+
   std::string home_;  // this test's own home (a real directory, not a symlink)
+  std::vector<std::string> scratch_;  // removed by TearDown
 };
 
 }  // namespace sandbox::it

@@ -101,7 +101,8 @@ bool ensure_test_user() {
 // belongs to the test user, so that it can remove the whole directory at exit (unlinking
 // a root-owned file needs only write access to its directory).
 bool stage(uid_t uid, gid_t gid) {
-  std::string dir = "/var/tmp/sandbox-it.XXXXXX";
+  remove_stale("/var/tmp", "sandbox-it.");
+  std::string dir = "/var/tmp/sandbox-it." + std::to_string(getpid()) + ".XXXXXX";
   if (!mkdtemp(dir.data())) return fail("mkdtemp /var/tmp: " + std::string(strerror(errno)));
   g_paths.staging = dir;
   namespace fs = std::filesystem;
@@ -199,7 +200,7 @@ std::string check_userns() {
 // the kernel and of that filesystem (overlayfs cannot be the upper layer, as in containers
 // whose root is an overlay), not of the launcher: checked here without the launcher.
 std::string check_overlay() {
-  std::string dir = std::string(getenv("HOME")) + "/it-overlay-check-XXXXXX";
+  std::string dir = std::string(getenv("HOME")) + "/sandbox-it-" + std::to_string(getpid()) + "-overlay-check-XXXXXX";
   if (!mkdtemp(dir.data())) return "cannot create " + dir + ": " + strerror(errno);
   for (const char* sub : {"/lower", "/upper", "/work", "/mnt"}) mkdir((dir + sub).c_str(), 0700);
   int pipefd[2];
@@ -288,6 +289,7 @@ bool set_up_process(int argc, char** argv) {
     }
   }
   unset_xdg();
+  remove_stale(getenv("HOME"), "sandbox-it-");
   // Whatever a sandbox leaves running becomes our child: SandboxTest::TearDown checks.
   if (prctl(PR_SET_CHILD_SUBREAPER, 1) != 0) return fail("PR_SET_CHILD_SUBREAPER failed");
   g_userns_reason = check_userns();
