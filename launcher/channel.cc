@@ -2,7 +2,10 @@
 
 #include <sys/socket.h>
 
+#include <unistd.h>
+
 #include <cerrno>
+#include <cstring>
 #include <vector>
 
 namespace sandbox::launcher {
@@ -34,8 +37,9 @@ std::string encode(const Message& m) {
     out += std::to_string(m.exit_code);
     return out;
   }
-  if (m.type == Message::Type::kLog || m.type == Message::Type::kNotice) {
-    field(m.type == Message::Type::kLog ? "L" : "N");
+  if (m.type == Message::Type::kLog || m.type == Message::Type::kNotice ||
+      m.type == Message::Type::kFuse) {
+    field(m.type == Message::Type::kLog ? "L" : m.type == Message::Type::kNotice ? "N" : "F");
     out += m.text;
     return out;
   }
@@ -62,8 +66,10 @@ std::optional<Message> decode(const std::string& packet) {
     }
     return m;
   }
-  if (parts.size() == 2 && (parts[0] == "L" || parts[0] == "N")) {
-    m.type = parts[0] == "L" ? Message::Type::kLog : Message::Type::kNotice;
+  if (parts.size() == 2 && (parts[0] == "L" || parts[0] == "N" || parts[0] == "F")) {
+    m.type = parts[0] == "L"   ? Message::Type::kLog
+             : parts[0] == "N" ? Message::Type::kNotice
+                               : Message::Type::kFuse;
     m.text = parts[1];
     return m;
   }
@@ -84,20 +90,53 @@ std::optional<Message> decode(const std::string& packet) {
   return std::nullopt;
 }
 
-void send_message(int sock, const Message& m) {
+void send_message(int sock, const Message& m, const std::vector<int>& fds) {
   std::string packet = encode(m);
   if (packet.size() > kMaxPacket) packet.resize(kMaxPacket);
-  while (send(sock, packet.data(), packet.size(), MSG_NOSIGNAL) < 0 && errno == EINTR) {
+  iovec iov{packet.data(), packet.size()};
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  std::vector<char> control(CMSG_SPACE(sizeof(int) * fds.size()));
+  if (!fds.empty()) {
+    msg.msg_control = control.data();
+    msg.msg_controllen = control.size();
+    cmsghdr* c = CMSG_FIRSTHDR(&msg);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int) * fds.size());
+    std::memcpy(CMSG_DATA(c), fds.data(), sizeof(int) * fds.size());
+  }
+  while (sendmsg(sock, &msg, MSG_NOSIGNAL) < 0 && errno == EINTR) {
   }
 }
 
-std::optional<Message> recv_message(int sock) {
+std::optional<Message> recv_message(int sock, std::vector<int>* fds) {
   std::string buf(kMaxPacket, '\0');
+  iovec iov{buf.data(), buf.size()};
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * 8)];
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof(control);
   ssize_t n;
   do {
-    n = recv(sock, buf.data(), buf.size(), 0);
+    n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
   } while (n < 0 && errno == EINTR);
   if (n <= 0) return std::nullopt;
+  for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
+    if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
+    const size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+    for (size_t i = 0; i < count; ++i) {
+      int fd;
+      std::memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+      if (fds)
+        fds->push_back(fd);
+      else
+        close(fd);
+    }
+  }
   buf.resize(static_cast<size_t>(n));
   return decode(buf);
 }

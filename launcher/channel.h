@@ -4,13 +4,16 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "launcher/error.h"
 
 namespace sandbox::launcher {
 
 struct Message {
-  enum class Type { kError, kLog, kExit, kNotice } type = Type::kLog;
+  // kFuse: the child asks the parent to start fuse-overlayfs for it (fd attached: /dev/fuse);
+  // the parent answers kFuse with text "ok" or an error.
+  enum class Type { kError, kLog, kExit, kNotice, kFuse } type = Type::kLog;
   SetupError error;  // kError
   std::string text;  // kLog (shown with -v), kNotice (always shown)
   int exit_code = 0; // kExit: the app's status, already mapped (DESIGN.md: 128+N for signal N)
@@ -19,9 +22,11 @@ struct Message {
 std::string encode(const Message& m);
 std::optional<Message> decode(const std::string& packet);
 
-// Best effort: the child has nowhere else to report a failure to send.
-void send_message(int sock, const Message& m);
-// Blocks for one packet; nullopt on EOF (every sender closed) or error.
-std::optional<Message> recv_message(int sock);
+// Best effort: the child has nowhere else to report a failure to send. `fds` travel along
+// (SCM_RIGHTS).
+void send_message(int sock, const Message& m, const std::vector<int>& fds = {});
+// Blocks for one packet; nullopt on EOF (every sender closed) or error. Fds that came along
+// are stored in `fds` (O_CLOEXEC), or closed when `fds` is null.
+std::optional<Message> recv_message(int sock, std::vector<int>* fds = nullptr);
 
 }  // namespace sandbox::launcher

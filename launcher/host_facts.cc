@@ -96,6 +96,14 @@ HostFacts gather_host_facts() {
   std::string resolv = real_path_or("/etc/resolv.conf");
   if (resolv != "/etc/resolv.conf" && resolv.rfind("/etc/", 0) != 0) f.resolv_conf_target = resolv;
 
+  for (const char* dir : {"/usr/bin", "/usr/local/bin", "/bin"}) {
+    const std::string p = std::string(dir) + "/fuse-overlayfs";
+    if (access(p.c_str(), X_OK) == 0) {
+      f.fuse_overlayfs = p;
+      break;
+    }
+  }
+
   f.stdin_is_tty = isatty(STDIN_FILENO);
   f.stdout_is_tty = isatty(STDOUT_FILENO);
   return f;

@@ -30,7 +30,8 @@ struct HostFacts {
   std::string share_dir;        // <exe>/../share/sandbox
   std::vector<std::string> environ;  // "NAME=value"
   std::vector<RootEntry> root_entries;  // the system top-level entries that exist
-  std::string resolv_conf_target;  // where /etc/resolv.conf leads when that is outside /etc
+  std::string resolv_conf_target;
+  std::string fuse_overlayfs;  // path of the fuse-overlayfs program, "" when not installed  // where /etc/resolv.conf leads when that is outside /etc
   bool stdin_is_tty = false;
   bool stdout_is_tty = false;
 

@@ -45,6 +45,18 @@ void note(const std::string& text) {
 
 void noop_handler(int) {}
 
+// The launcher runs fuse-overlayfs for us (see mountns.cc, fuse_overlay) and answers.
+void ask_parent_for_fuse(const std::vector<int>& fds) {
+  Message ask;
+  ask.type = Message::Type::kFuse;
+  ask.text = "start";
+  send_message(g_sock, ask, fds);
+  auto answer = recv_message(g_sock);
+  if (!answer || answer->type != Message::Type::kFuse)
+    throw sys_error("start fuse-overlayfs", "", EPIPE, "the launcher did not answer");
+  if (answer->text != "ok") throw sys_error("start fuse-overlayfs: " + answer->text, "", EIO);
+}
+
 // Looks `name` up in the PATH of the app's environment (not ours: the child never reads its
 // own environ) and execs it. Returns the errno that best explains the failure.
 int exec_in_path(const SandboxSpec& spec, char* const argv[], char* const envp[]) {
@@ -219,7 +231,7 @@ void child_main(const SandboxSpec& spec, const ChildArgs& a) {
        }},
       {"mounts",
        [&] {
-         g_home_fs = apply_mounts_in_child(spec, a.pty_path, note).release();
+         g_home_fs = apply_mounts_in_child(spec, a.pty_path, note, ask_parent_for_fuse).release();
          g_home_size = spec.home_size;
        }},
       {"privileges", [&] { drop_privileges_in_child(); }},

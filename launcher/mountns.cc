@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstring>
 
 #include "launcher/error.h"
 #include "launcher/sys.h"
@@ -30,6 +31,7 @@ struct Context {
   const SandboxSpec& spec;
   const std::string& console;
   void (*note)(const std::string&);
+  const FuseStarter& start_fuse;
   Fd oldroot;    // the host's root, for resolving sources
   Fd newroot;    // the sandbox's root being built
   Fd watch;      // the filesystem of a size-capped home (see apply_mounts_in_child)
@@ -216,6 +218,27 @@ void bind(Context& c, const MountStep& s, unsigned long long attrs) {
   attach(tree.get(), target.get(), s.target, "bind");
 }
 
+// The fallback for kernels that refuse overlayfs in a user namespace: a FUSE mount made here,
+// served by fuse-overlayfs, which the launcher runs outside the sandbox (so that no process
+// the app can see holds the real home open) on the /dev/fuse fd we pass it.
+Fd fuse_overlay(Context& c, const MountStep& s) {
+  if (c.spec.fuse_overlayfs.empty())
+    throw sys_error("mount fuse-overlayfs", s.target, ENOENT,
+                    "fuse-overlayfs is not installed: apt-get install fuse-overlayfs");
+  Fd dev(open("/oldroot/dev/fuse", O_RDWR | O_CLOEXEC));
+  if (!dev.valid()) throw sys_error("open", "/dev/fuse", -1, "fuse-overlayfs needs /dev/fuse");
+  Fd mnt = make_fs("fuse", s.target, "",
+                   {{"fd", std::to_string(dev.get())},
+                    {"rootmode", "40000"},
+                    {"user_id", std::to_string(c.spec.uid)},
+                    {"group_id", std::to_string(c.spec.gid)},
+                    {"default_permissions", ""},
+                    {"subtype", "fuse-overlayfs"}},
+                   kNoSuidDev);
+  c.start_fuse({dev.get()});
+  return mnt;
+}
+
 void overlay_home(Context& c, const MountStep& s) {
   // overlayfs resolves layer paths itself; handing it /proc/self/fd/N of fds we opened without
   // following symlinks means no escaping and no path that a planted link could redirect.
@@ -223,7 +246,6 @@ void overlay_home(Context& c, const MountStep& s) {
   Fd lower(openat2_path(c.oldroot.get(), relative_to(s.source, "/"), O_DIRECTORY,
                         RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS));
   if (!lower.valid()) throw sys_error("open home", s.source);
-  std::string upper_path, work_path;
   Fd upper, work;
   if (s.layer_dir.empty()) {
     // Ephemeral: the layer is a tmpfs that vanishes with the sandbox.
@@ -232,8 +254,9 @@ void overlay_home(Context& c, const MountStep& s) {
       throw sys_error("mount tmpfs", "/layer (ephemeral home layer)");
     if (mkdir("/layer/upper", 0700) != 0 || mkdir("/layer/work", 0700) != 0)
       throw sys_error("create", "/layer");
-    upper_path = "/layer/upper";
-    work_path = "/layer/work";
+    upper = Fd(openat2_path(AT_FDCWD, "/layer/upper", O_DIRECTORY, 0));
+    work = Fd(openat2_path(AT_FDCWD, "/layer/work", O_DIRECTORY, 0));
+    if (!upper.valid() || !work.valid()) throw sys_error("open", "/layer");
     if (c.spec.home_size) c.watch = Fd(openat2_path(AT_FDCWD, "/layer", O_DIRECTORY, 0));
   } else {
     const unsigned long long strict = RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
@@ -241,17 +264,32 @@ void overlay_home(Context& c, const MountStep& s) {
     if (!upper.valid()) throw sys_error("open layer", s.layer_dir + "/upper");
     work = Fd(openat2_path(c.oldroot.get(), relative_to(s.layer_dir + "/work", "/"), O_DIRECTORY, strict));
     if (!work.valid()) throw sys_error("open layer", s.layer_dir + "/work");
-    upper_path = self_fd + std::to_string(upper.get());
-    work_path = self_fd + std::to_string(work.get());
   }
-  // userxattr: whiteouts and opaque markers as user.overlay.* xattrs, the only kind an
-  // unprivileged overlay may write (and no kernel log line on every mount).
-  Fd mnt = make_fs("overlay", s.target, "",
-                   {{"lowerdir", self_fd + std::to_string(lower.get())},
-                    {"upperdir", upper_path},
-                    {"workdir", work_path},
-                    {"userxattr", ""}},
-                   kNoSuidDev);
+  using Driver = SandboxSpec::OverlayDriver;
+  Fd mnt;
+  if (c.spec.overlay_driver != Driver::kFuse) {
+    try {
+      // userxattr: whiteouts and opaque markers as user.overlay.* xattrs, the only kind an
+      // unprivileged overlay may write (and no kernel log line on every mount).
+      mnt = make_fs("overlay", s.target, "",
+                    {{"lowerdir", self_fd + std::to_string(lower.get())},
+                     {"upperdir", self_fd + std::to_string(upper.get())},
+                     {"workdir", self_fd + std::to_string(work.get())},
+                     {"userxattr", ""}},
+                    kNoSuidDev);
+    } catch (SetupError& e) {
+      if (c.spec.overlay_driver == Driver::kKernel || c.spec.fuse_overlayfs.empty()) {
+        if (c.spec.fuse_overlayfs.empty())
+          e.hint += std::string(e.hint.empty() ? "" : "; ") +
+                    "or install fuse-overlayfs (apt-get install fuse-overlayfs), which sandbox "
+                    "uses where the kernel refuses";
+        throw;
+      }
+      c.note("the kernel refused overlayfs (" + std::string(std::strerror(e.err)) +
+             "); using fuse-overlayfs");
+    }
+  }
+  if (!mnt.valid()) mnt = fuse_overlay(c, s);
   Fd target = open_target(c, s, Make::kDir);
   if (!target.valid()) throw sys_error("resolve target", s.target);
   attach(mnt.get(), target.get(), s.target, "overlay home");
@@ -346,7 +384,7 @@ void apply_step(Context& c, const MountStep& s) {
 }  // namespace
 
 Fd apply_mounts_in_child(const SandboxSpec& spec, const std::string& console,
-                           void (*note)(const std::string&)) {
+                         void (*note)(const std::string&), const FuseStarter& start_fuse) {
   // Our copy of the host's mounts becomes a slave: nothing we mount propagates back to the
   // host (mount_namespaces(7)).
   if (mount(nullptr, "/", nullptr, MS_SLAVE | MS_REC, nullptr) != 0)
@@ -366,7 +404,7 @@ Fd apply_mounts_in_child(const SandboxSpec& spec, const std::string& console,
   if (mount("tmpfs", "/newroot", "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755") != 0)
     throw sys_error("mount tmpfs", "/newroot");
 
-  Context c{spec, console, note, {}, {}, {}};
+  Context c{spec, console, note, start_fuse, {}, {}, {}};
   c.oldroot = Fd(openat2_path(AT_FDCWD, "/oldroot", O_DIRECTORY, 0));
   c.newroot = Fd(openat2_path(AT_FDCWD, "/newroot", O_DIRECTORY, 0));
   if (!c.oldroot.valid() || !c.newroot.valid()) throw sys_error("open", "/oldroot");

@@ -2,6 +2,9 @@
 // pivots into it. Runs in the child, which holds every capability of its new user namespace.
 #pragma once
 
+#include <functional>
+#include <vector>
+
 #include "launcher/spec.h"
 #include "launcher/sys.h"
 
@@ -15,7 +18,10 @@ namespace sandbox::launcher {
 // `console` is the host path of the sandbox's pty (kConsole), or "". Returns an fd on the
 // filesystem that holds the home's writes when home.size caps it (else an invalid Fd), so
 // that pid 1 can tell at exit whether it filled up.
+// `start_fuse` asks the launcher to serve the home's FUSE mount (fd: its /dev/fuse) with
+// fuse-overlayfs. Throws SetupError when it could not.
+using FuseStarter = std::function<void(const std::vector<int>& fds)>;
 Fd apply_mounts_in_child(const SandboxSpec& spec, const std::string& console,
-                           void (*note)(const std::string&));
+                         void (*note)(const std::string&), const FuseStarter& start_fuse);
 
 }  // namespace sandbox::launcher

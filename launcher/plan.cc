@@ -153,6 +153,13 @@ SandboxSpec build_spec(const Invocation& inv, const ProfileChoice& choice,
   spec.nested_userns = profile.nested_userns.value_or(false);
   spec.state_dir = host.xdg_data_home + "/sandbox";
   spec.instances_dir = instances_dir(host);
+  spec.fuse_overlayfs = host.fuse_overlayfs;
+  // SANDBOX_OVERLAY=kernel|fuse forces a driver (to test the fallback, or to rule it out).
+  const std::string driver = host.getenv("SANDBOX_OVERLAY");
+  if (driver == "kernel") spec.overlay_driver = SandboxSpec::OverlayDriver::kKernel;
+  else if (driver == "fuse") spec.overlay_driver = SandboxSpec::OverlayDriver::kFuse;
+  else if (!driver.empty() && driver != "auto")
+    throw PlanError("SANDBOX_OVERLAY: '" + driver + "' is not one of auto, kernel, fuse");
   if (spec.home_mode == HomeMode::kOverlay)
     spec.layer_dir = overlay::layer_paths(spec.state_dir, spec.app).root;
 

@@ -1,8 +1,12 @@
 #include "launcher/run.h"
 
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -11,6 +15,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <ctime>
 #include <functional>
 #include <memory>
@@ -53,6 +58,26 @@ unsigned long clone_flags(const SandboxSpec& spec) {
   return flags;
 }
 
+// Removes a tree without following symlinks; directories are made writable first (overlayfs
+// leaves a mode 0000 work/work behind).
+void remove_tree_at(int dirfd, const char* name) {
+  struct stat st;
+  if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0) return;
+  if (S_ISDIR(st.st_mode)) {
+    fchmodat(dirfd, name, 0700, 0);
+    Fd dir(openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (DIR* d = dir.valid() ? fdopendir(dup(dir.get())) : nullptr) {
+      while (dirent* e = readdir(d))
+        if (std::strcmp(e->d_name, ".") != 0 && std::strcmp(e->d_name, "..") != 0)
+          remove_tree_at(dir.get(), e->d_name);
+      closedir(d);
+    }
+    unlinkat(dirfd, name, AT_REMOVEDIR);
+  } else {
+    unlinkat(dirfd, name, 0);
+  }
+}
+
 // What the parent holds while a child runs: the seccomp program (the child's copy is in its
 // memory), the terminal, the channel and the signalfd.
 struct Launch {
@@ -61,9 +86,20 @@ struct Launch {
   Fd parent_sock, child_sock, sigfd;
   sigset_t old_mask{};
   bool mask_set = false;
+  std::string throwaway_layer;  // a host-side layer for fuse-overlayfs, removed at the end
+  pid_t fuse_daemon = 0;        // fuse-overlayfs, once it has daemonized (we are its subreaper)
 
   ~Launch() {
+    // fuse-overlayfs ends when its mount goes, with the sandbox's mount namespace.
+    if (fuse_daemon > 0) {
+      for (int i = 0; i < 200 && waitpid(fuse_daemon, nullptr, WNOHANG) == 0; ++i) usleep(10000);
+      if (waitpid(fuse_daemon, nullptr, WNOHANG) == 0) {
+        kill(fuse_daemon, SIGKILL);
+        waitpid(fuse_daemon, nullptr, 0);
+      }
+    }
     if (mask_set) sigprocmask(SIG_SETMASK, &old_mask, nullptr);
+    if (!throwaway_layer.empty()) remove_tree_at(AT_FDCWD, throwaway_layer.c_str());
   }
 };
 
@@ -112,6 +148,80 @@ ChildArgs child_args(Launch& l) {
   return args;
 }
 
+// The fuse-overlayfs daemon among our children (re-parented to us when it daemonized).
+pid_t find_fuse_daemon() {
+  char path[64];
+  std::snprintf(path, sizeof(path), "/proc/%d/task/%d/children", getpid(), getpid());
+  FILE* f = std::fopen(path, "re");
+  if (!f) return 0;
+  long pid = 0;
+  pid_t found = 0;
+  while (!found && std::fscanf(f, "%ld", &pid) == 1) {
+    char comm_path[64], comm[32] = {};
+    std::snprintf(comm_path, sizeof(comm_path), "/proc/%ld/comm", pid);
+    if (FILE* c = std::fopen(comm_path, "re")) {
+      if (std::fgets(comm, sizeof(comm), c) && std::strncmp(comm, "fuse-overlayfs", 14) == 0)
+        found = static_cast<pid_t>(pid);
+      std::fclose(c);
+    }
+  }
+  std::fclose(f);
+  return found;
+}
+
+// Runs fuse-overlayfs for the child's FUSE mount (mountns.cc, fuse_overlay): outside the
+// sandbox, as the caller, serving the /dev/fuse fd the child sent, on host paths (it needs
+// paths it can name, so an ephemeral home gets a throwaway layer on the host, in the hidden
+// state tree, removed at exit). Waits until it has daemonized, so that the mount answers.
+// Returns "ok" or what went wrong.
+std::string start_fuse_overlayfs(const SandboxSpec& spec, const std::vector<int>& fds,
+                                 std::string& throwaway_layer, pid_t& daemon) {
+  if (fds.size() != 1 || spec.fuse_overlayfs.empty()) return "bad request";
+  std::string layer = spec.layer_dir;
+  if (layer.empty()) {
+    std::string tmpl = spec.state_dir + "/.ephemeral-XXXXXX";
+    mkdir(spec.state_dir.c_str(), 0700);
+    if (!mkdtemp(tmpl.data())) return "mkdtemp " + tmpl + ": " + std::strerror(errno);
+    throwaway_layer = layer = tmpl;
+    if (mkdir((layer + "/upper").c_str(), 0700) != 0 || mkdir((layer + "/work").c_str(), 0700) != 0)
+      return "mkdir " + layer + ": " + std::strerror(errno);
+  }
+  const std::string options =
+      "lowerdir=" + spec.home + ",upperdir=" + layer + "/upper,workdir=" + layer + "/work";
+  // The daemon it leaves behind is re-parented to us, not to the system's init, so that we
+  // can wait for it at the end and leave nothing behind.
+  prctl(PR_SET_CHILD_SUBREAPER, 1);
+  const pid_t pid = fork();
+  if (pid < 0) return std::string("fork: ") + std::strerror(errno);
+  if (pid == 0) {
+    dup2(fds[0], 3);  // not O_CLOEXEC: fuse-overlayfs serves it
+    close_fds_except({3});
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, nullptr);
+    if (!spec.verbose) {
+      const int null = open("/dev/null", O_RDWR);
+      dup2(null, 1);
+      dup2(null, 2);
+    }
+    // libfuse takes a mountpoint of /dev/fd/N as "already mounted on this /dev/fuse fd".
+    execl(spec.fuse_overlayfs.c_str(), "fuse-overlayfs", "-o", options.c_str(), "/dev/fd/3",
+          static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+    daemon = find_fuse_daemon();
+    return "ok";
+  }
+  return spec.fuse_overlayfs + " failed (" +
+         (WIFEXITED(status) ? "exit status " + std::to_string(WEXITSTATUS(status))
+                            : "signal " + std::to_string(WTERMSIG(status))) +
+         "); run with -v to see its messages";
+}
+
 // The parent's side of a running child: relays the terminal, forwards signals, and waits
 // until the child's relay reports the app's status (or itself exits). Returns the exit status.
 int supervise(pid_t child, const SandboxSpec& spec, Launch& l) {
@@ -125,8 +235,13 @@ int supervise(pid_t child, const SandboxSpec& spec, Launch& l) {
   int exit_code = 125;
   bool exited = false;
   std::optional<SetupError> error;
-  auto handle = [&](const Message& m) {
-    if (m.type == Message::Type::kLog) {
+  auto handle = [&](const Message& m, std::vector<int>& fds) {
+    if (m.type == Message::Type::kFuse) {
+      Message answer;
+      answer.type = Message::Type::kFuse;
+      answer.text = start_fuse_overlayfs(spec, fds, l.throwaway_layer, l.fuse_daemon);
+      send_message(sock, answer);
+    } else if (m.type == Message::Type::kLog) {
       if (spec.verbose) log_line(m.text);
     } else if (m.type == Message::Type::kNotice) {
       log_line(m.text);
@@ -155,11 +270,13 @@ int supervise(pid_t child, const SandboxSpec& spec, Launch& l) {
     }
     if (poll(fds, n, -1) < 0) continue;
     if (sock_i != kNone && fds[sock_i].revents) {
-      auto m = recv_message(sock);
+      std::vector<int> passed;
+      auto m = recv_message(sock, &passed);
       if (m)
-        handle(*m);
+        handle(*m, passed);
       else
         sock_open = false;
+      for (int fd : passed) close(fd);
     }
     if (master_i != kNone && (fds[master_i].revents & POLLIN)) pump(l.pty->master.get(), STDOUT_FILENO);
     if (in_i != kNone && fds[in_i].revents && !pump(STDIN_FILENO, l.pty->master.get()))
@@ -192,9 +309,11 @@ int supervise(pid_t child, const SandboxSpec& spec, Launch& l) {
   while (sock_open) {
     pollfd p{sock, POLLIN, 0};
     if (poll(&p, 1, 0) <= 0) break;
-    auto m = recv_message(sock);
+    std::vector<int> passed;
+    auto m = recv_message(sock, &passed);
+    for (int fd : passed) close(fd);
     if (!m) break;
-    handle(*m);
+    handle(*m, passed);
   }
   raw.reset();
   if (error) return report(*error, "");

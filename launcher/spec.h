@@ -62,6 +62,10 @@ struct SandboxSpec {
   std::string home;         // the home path inside (same as the host's real path)
   profiles::HomeMode home_mode = profiles::HomeMode::kOverlay;
   std::string layer_dir;    // host path of the persistent layer, "" when none
+  // Which overlayfs mounts the home: the kernel's, else (where the kernel refuses it in a
+  // user namespace) fuse-overlayfs, run by the launcher outside the sandbox.
+  enum class OverlayDriver { kAuto, kKernel, kFuse } overlay_driver = OverlayDriver::kAuto;
+  std::string fuse_overlayfs;  // the host's fuse-overlayfs program, "" when not installed
   unsigned long long home_size = 0;  // bytes, cap of an ephemeral layer or tmpfs home; 0 = none
   std::string state_dir;    // the launcher's state tree, hidden in every sandbox
   std::string instances_dir;  // where running sandboxes are recorded (instance.h)
