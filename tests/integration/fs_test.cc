@@ -102,8 +102,9 @@ TEST_F(FsTest, TmpIsFreshAndPrivate) {
   EXPECT_FALSE(exists("/tmp/inside-" + marker)) << "a write to /tmp reached the host";
   unlink(host_file.c_str());
   // Nothing else either, unless the probe itself is bound under /tmp (a build tree there).
-  if (paths().probe_dir.rfind("/tmp/", 0) != 0)
+  if (paths().probe_dir.rfind("/tmp/", 0) != 0) {
     EXPECT_EQ(probe_fields({}, {"ls", "/tmp"})["entries"], "");
+  }
 }
 
 // ---- Home modes ----
@@ -272,7 +273,9 @@ TEST_F(FsTest, HiddenPathThatIsAnAbsoluteSymlinkInsideTheHome) {
   const Result r = probe({}, {"read", in_home(".gnupg/private-keys")});
   EXPECT_EQ(r.exit_code, 0) << r.describe();
   auto f = find_line(r.out, "read");
-  if (f) EXPECT_NE(f->at("result"), "ok") << "the key was readable through ~/.gnupg";
+  if (f) {
+    EXPECT_NE(f->at("result"), "ok") << "the key was readable through ~/.gnupg";
+  }
 }
 
 TEST_F(FsTest, PlantedSymlinkAtTheStateDirIsRefused) {

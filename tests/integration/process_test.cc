@@ -115,7 +115,7 @@ TEST_P(SignalTest, ReachesTheApp) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Forwarded, SignalTest, ::testing::Values(SIGTERM, SIGINT, SIGHUP),
-                         [](const auto& info) { return std::string(sigabbrev_np(info.param)); });
+                         [](const auto& p) { return std::string(sigabbrev_np(p.param)); });
 
 TEST_F(ProcessTest, SigkillOfTheLauncherKillsTheApp) {
   const std::string marker = unique_marker("orphan");

@@ -94,8 +94,8 @@ INSTANTIATE_TEST_SUITE_P(
                       // No control: without CAP_SYS_ADMIN the kernel says EPERM as well; the
                       // NestedUserns test below checks it where the kernel would say yes.
                       SyscallCase{"fsopen", "EPERM", ""}),
-    [](const auto& info) {
-      std::string name = info.param.probe;
+    [](const auto& p) {
+      std::string name = p.param.probe;
       for (char& ch : name)
         if (ch == '-') ch = '_';
       return name;
