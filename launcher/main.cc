@@ -13,6 +13,7 @@
 #include "launcher/error.h"
 #include "launcher/explain.h"
 #include "launcher/instance.h"
+#include "launcher/layer_commands.h"
 #include "launcher/host_facts.h"
 #include "launcher/plan.h"
 #include "launcher/run.h"
@@ -158,10 +159,17 @@ int launch(const Invocation& inv, const ProfileChoice& choice, const profiles::P
 }
 
 int run_layer_command(const Invocation& inv, const HostFacts& host) {
-  (void)host;
-  std::fprintf(stderr, "sandbox: '%s' is not implemented yet\n",
-               inv.command == Command::kDiff ? "diff" : inv.command == Command::kCommit ? "commit" : "reset");
-  return kLauncherFailed;
+  LayerCommandArgs args;
+  args.app = inv.app;
+  args.paths = inv.args;
+  args.stat = inv.stat;
+  args.json = inv.json;
+  args.force = inv.force;
+  args.dry_run = inv.dry_run;
+  args.yes = inv.yes;
+  if (inv.command == Command::kDiff) return run_diff(host, args);
+  if (inv.command == Command::kCommit) return run_commit(host, args);
+  return run_reset(host, args);
 }
 
 int run(const Invocation& inv) {
