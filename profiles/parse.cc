@@ -16,10 +16,13 @@ namespace {
 using Keys = std::vector<std::string_view>;
 
 // Keys this version reads, per map, in the order "did you mean" prefers them.
-const Keys kTopKeys{"version", "name",       "description", "extends", "command",
-                    "home",    "filesystem", "network",     "env",     "security", "instance"};
+const Keys kTopKeys{"version",  "name",     "description", "extends", "command", "home",
+                    "filesystem", "network", "env",     "security", "instance", "display",
+                    "audio",    "gpu",      "dbus"};
 const Keys kHomeKeys{"mode", "size"};
-const Keys kFilesystemKeys{"rw", "ro", "hide", "tmpfs"};
+const Keys kFilesystemKeys{"rw", "ro", "hide", "tmpfs", "dev"};
+const Keys kDbusKeys{"session", "system"};
+const Keys kDbusRuleKeys{"talk", "own", "see", "call", "broadcast"};
 const Keys kNetworkKeys{"mode"};
 const Keys kEnvKeys{"keep", "set"};
 const Keys kSecurityKeys{"seccomp", "nested_userns"};
@@ -27,9 +30,9 @@ const Keys kSecurityKeys{"seccomp", "nested_userns"};
 // Keys of the schema (DESIGN.md) that later versions implement: refused by name, so a
 // profile written for a newer launcher fails loudly instead of running with less isolation
 // or less access than it asked for.
-const Keys kTopLater{"display", "audio", "gpu", "dbus", "limits", "desktop_entry"};
+const Keys kTopLater{"limits", "desktop_entry"};
 const Keys kHomeLater{};
-const Keys kFilesystemLater{"dev"};
+const Keys kFilesystemLater{};
 const Keys kNetworkLater{"allow"};
 const Keys kNone{};
 
@@ -196,11 +199,14 @@ class Parser {
 
   // A section's entries, checked against its keys. An empty section (every line under it
   // commented out) is allowed and means nothing is set.
-  std::vector<Entry> section(const Entry& entry, const Keys& accepted, const Keys& later) const {
+  // `parent` is the dotted path above entry ("dbus" for dbus.session), "" at the top.
+  std::vector<Entry> section(const Entry& entry, const Keys& accepted, const Keys& later,
+                             const std::string& parent = "") const {
+    const std::string name = parent.empty() ? entry.key : parent + "." + entry.key;
     if (entry.value.IsNull()) return {};
-    if (!entry.value.IsMap()) wrong_type(entry, entry.key, "a map");
-    std::vector<Entry> out = entries(entry.value, entry.key);
-    for (const Entry& e : out) check_key(e, entry.key + ".", entry.key, accepted, later);
+    if (!entry.value.IsMap()) wrong_type(entry, name, "a map");
+    std::vector<Entry> out = entries(entry.value, name);
+    for (const Entry& e : out) check_key(e, name + ".", name, accepted, later);
     return out;
   }
 
@@ -244,6 +250,9 @@ class Parser {
   void parse_network(const Entry& entry, Profile& profile) const;
   void parse_env(const Entry& entry, Profile& profile) const;
   void parse_security(const Entry& entry, Profile& profile) const;
+  void parse_display(const Entry& entry, Profile& profile) const;
+  void parse_dbus(const Entry& entry, Profile& profile) const;
+  bool bool_value(const Entry& e, const std::string& label) const;
 
   const std::string& text_;
   const std::string& file_;
@@ -288,6 +297,14 @@ ParsedFile Parser::parse(const YAML::Node& root) {
       parse_env(entry, profile);
     } else if (entry.key == "security") {
       parse_security(entry, profile);
+    } else if (entry.key == "display") {
+      parse_display(entry, profile);
+    } else if (entry.key == "audio") {
+      profile.audio = bool_value(entry, "audio");
+    } else if (entry.key == "gpu") {
+      profile.gpu = bool_value(entry, "gpu");
+    } else if (entry.key == "dbus") {
+      parse_dbus(entry, profile);
     } else if (entry.key == "instance") {
       profile.instance = enum_value<InstanceMode>(entry, "instance", parse_instance_mode,
                                                   "single, multi");
@@ -403,6 +420,7 @@ void Parser::parse_filesystem(const Entry& entry, Profile& profile) const {
     std::vector<PathEntry>& to = e.key == "rw"     ? profile.rw
                                  : e.key == "ro"   ? profile.ro
                                  : e.key == "hide" ? profile.hide
+                                 : e.key == "dev"  ? profile.dev
                                                    : profile.tmpfs;
     to.insert(to.end(), paths.begin(), paths.end());
   }
@@ -457,6 +475,53 @@ void Parser::parse_env(const Entry& entry, Profile& profile) const {
   }
 }
 
+bool Parser::bool_value(const Entry& e, const std::string& label) const {
+  // YAML 1.2 booleans only: yaml-cpp would also take yes/no/on/off, which YAML 1.2 reads
+  // as strings; a profile should mean the same to every reader.
+  const std::string text = e.value.IsScalar() ? e.value.Scalar() : "";
+  if (text == "true" || text == "True" || text == "TRUE") return true;
+  if (text == "false" || text == "False" || text == "FALSE") return false;
+  wrong_type(e, label, "true or false");
+}
+
+void Parser::parse_display(const Entry& entry, Profile& profile) const {
+  std::vector<DisplayKind> kinds;
+  for (const YAML::Node& item : list_items(entry, "display", "a list of wayland, x11")) {
+    const std::string text = item.IsScalar() ? item.Scalar() : std::string();
+    const auto kind = parse_display_kind(text);
+    if (!kind) fail(pos_of(item), "display: " + describe(item) + " is not one of wayland, x11");
+    if (std::find(kinds.begin(), kinds.end(), *kind) == kinds.end()) kinds.push_back(*kind);
+  }
+  profile.display = kinds;
+}
+
+// Bus names, with a trailing ".*" for a whole namespace (xdg-dbus-proxy's --talk etc.); call
+// and broadcast rules are NAME=RULE as xdg-dbus-proxy takes them.
+void Parser::parse_dbus(const Entry& entry, Profile& profile) const {
+  for (const Entry& bus : section(entry, kDbusKeys, kNone)) {
+    DbusPolicy& policy = bus.key == "session" ? profile.dbus_session : profile.dbus_system;
+    policy.enabled = true;
+    for (const Entry& e : section(bus, kDbusRuleKeys, kNone, "dbus")) {
+      const std::string label = "dbus." + bus.key + "." + e.key;
+      for (const YAML::Node& item : list_items(e, label, "a list of bus names")) {
+        const std::string text = item.IsScalar() ? item.Scalar() : std::string();
+        const bool rule = e.key == "call" || e.key == "broadcast";
+        if (!(rule ? is_dbus_rule(text) : is_dbus_name_pattern(text))) {
+          fail(pos_of(item), label + ": " + describe(item) +
+                                 (rule ? " is not NAME=RULE (e.g. org.example.App=org.example.Iface.Method@/path)"
+                                       : " is not a bus name (e.g. org.freedesktop.portal.*)"));
+        }
+        auto& list = e.key == "talk"   ? policy.talk
+                     : e.key == "own"  ? policy.own
+                     : e.key == "see"  ? policy.see
+                     : e.key == "call" ? policy.call
+                                       : policy.broadcast;
+        list.push_back(text);
+      }
+    }
+  }
+}
+
 void Parser::parse_security(const Entry& entry, Profile& profile) const {
   for (const Entry& e : section(entry, kSecurityKeys, kNone)) {
     if (e.key == "seccomp") {
@@ -464,16 +529,7 @@ void Parser::parse_security(const Entry& entry, Profile& profile) const {
                                                   "default, strict, devel");
       continue;
     }
-    // YAML 1.2 booleans only: yaml-cpp would also take yes/no/on/off, which YAML 1.2 reads
-    // as strings; a profile should mean the same to every reader.
-    const std::string text = e.value.IsScalar() ? e.value.Scalar() : "";
-    if (text == "true" || text == "True" || text == "TRUE") {
-      profile.nested_userns = true;
-    } else if (text == "false" || text == "False" || text == "FALSE") {
-      profile.nested_userns = false;
-    } else {
-      wrong_type(e, "security.nested_userns", "true or false");
-    }
+    profile.nested_userns = bool_value(e, "security.nested_userns");
   }
 }
 

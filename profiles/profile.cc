@@ -96,6 +96,34 @@ std::optional<InstanceMode> parse_instance_mode(const std::string& text) {
   return std::nullopt;
 }
 
+std::optional<DisplayKind> parse_display_kind(const std::string& text) {
+  if (text == "wayland") return DisplayKind::kWayland;
+  if (text == "x11") return DisplayKind::kX11;
+  return std::nullopt;
+}
+
+const char* to_string(DisplayKind kind) { return kind == DisplayKind::kWayland ? "wayland" : "x11"; }
+
+bool is_dbus_name_pattern(const std::string& text) {
+  std::string name = text;
+  if (name.size() > 2 && name.compare(name.size() - 2, 2, ".*") == 0) name.resize(name.size() - 2);
+  if (name.empty() || name.size() > 255 || name[0] == '.' || name.back() == '.') return false;
+  bool dot = false;
+  for (char c : name) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '_' || c == '-' || c == '.' || c == ':';
+    if (!ok) return false;
+    dot = dot || c == '.';
+  }
+  return dot;
+}
+
+bool is_dbus_rule(const std::string& text) {
+  const size_t eq = text.find('=');
+  return eq != std::string::npos && is_dbus_name_pattern(text.substr(0, eq)) && eq + 1 < text.size() &&
+         text.find_first_of(" \t\n", eq) == std::string::npos;
+}
+
 std::optional<unsigned long long> parse_size(const std::string& text) {
   if (text.empty() || text.size() > 20) return std::nullopt;
   unsigned long long value = 0;
@@ -143,12 +171,30 @@ Profile merge(const Profile& base, const Profile& overlay) {
   append(out.ro, overlay.ro);
   append(out.hide, overlay.hide);
   append(out.tmpfs, overlay.tmpfs);
+  append(out.dev, overlay.dev);
   if (overlay.network_mode) out.network_mode = overlay.network_mode;
   append(out.env_keep, overlay.env_keep);
   append(out.env_set, overlay.env_set);
   if (overlay.seccomp) out.seccomp = overlay.seccomp;
   if (overlay.home_size) out.home_size = overlay.home_size;
   if (overlay.instance) out.instance = overlay.instance;
+  if (overlay.audio) out.audio = overlay.audio;
+  if (overlay.gpu) out.gpu = overlay.gpu;
+  if (overlay.display) {
+    std::vector<DisplayKind> kinds = out.display.value_or(std::vector<DisplayKind>{});
+    for (DisplayKind k : *overlay.display)
+      if (std::find(kinds.begin(), kinds.end(), k) == kinds.end()) kinds.push_back(k);
+    // `display: []` in the overlay says "none", whatever the base had.
+    out.display = overlay.display->empty() ? std::vector<DisplayKind>{} : kinds;
+  }
+  for (auto [to, from] : {std::pair{&out.dbus_session, &overlay.dbus_session},
+                          std::pair{&out.dbus_system, &overlay.dbus_system}}) {
+    to->enabled = to->enabled || from->enabled;
+    for (auto [a, b] : {std::pair{&to->talk, &from->talk}, std::pair{&to->own, &from->own},
+                        std::pair{&to->see, &from->see}, std::pair{&to->call, &from->call},
+                        std::pair{&to->broadcast, &from->broadcast}})
+      a->insert(a->end(), b->begin(), b->end());
+  }
   if (overlay.nested_userns) out.nested_userns = overlay.nested_userns;
   return out;
 }

@@ -14,6 +14,7 @@ enum class HomeMode { kOverlay, kEphemeral, kTmpfs, kBind, kRo };
 enum class NetworkMode { kNone, kHost };
 enum class SeccompPolicy { kDefault, kStrict, kDevel };
 enum class InstanceMode { kSingle, kMulti };
+enum class DisplayKind { kWayland, kX11 };
 
 const char* to_string(HomeMode mode);
 const char* to_string(NetworkMode mode);
@@ -23,6 +24,12 @@ std::optional<HomeMode> parse_home_mode(const std::string& text);
 std::optional<NetworkMode> parse_network_mode(const std::string& text);
 std::optional<SeccompPolicy> parse_seccomp_policy(const std::string& text);
 std::optional<InstanceMode> parse_instance_mode(const std::string& text);
+std::optional<DisplayKind> parse_display_kind(const std::string& text);
+const char* to_string(DisplayKind kind);
+// A bus name, or a namespace of them ending in ".*" (org.freedesktop.portal.*).
+bool is_dbus_name_pattern(const std::string& text);
+// NAME=RULE, as xdg-dbus-proxy's --call and --broadcast take it.
+bool is_dbus_rule(const std::string& text);
 
 // A size such as "4G", "512M", "100k" or "1048576" (bytes; K, M, G, T are powers of 1024).
 std::optional<unsigned long long> parse_size(const std::string& text);
@@ -45,6 +52,13 @@ struct PathEntry {
   SourcePos pos;
 };
 
+// What a sandbox may do on one D-Bus bus, through xdg-dbus-proxy (its --talk, --own, --see,
+// --call, --broadcast). `enabled`: the profile has this bus at all; without it, no bus.
+struct DbusPolicy {
+  bool enabled = false;
+  std::vector<std::string> talk, own, see, call, broadcast;
+};
+
 struct EnvSet {
   std::string name;
   std::string value;
@@ -62,6 +76,11 @@ struct Profile {
   std::optional<unsigned long long> home_size;  // bytes: cap of a tmpfs home or layer
   std::optional<InstanceMode> instance;
   std::vector<PathEntry> rw, ro, hide, tmpfs;
+  std::vector<PathEntry> dev;  // extra device nodes (filesystem.dev)
+  std::optional<std::vector<DisplayKind>> display;  // lists append (deduplicated)
+  std::optional<bool> audio;
+  std::optional<bool> gpu;
+  DbusPolicy dbus_session, dbus_system;
   std::optional<NetworkMode> network_mode;
   std::vector<std::string> env_keep;  // names, `*` matches any run of characters
   std::vector<EnvSet> env_set;        // in order; a later entry for the same name wins

@@ -147,17 +147,42 @@ TEST(ProfileParse, UnknownKeys) {
 }
 
 TEST(ProfileParse, LaterKeysAreNotSupportedYet) {
-  for (const char* key : {"display", "audio", "gpu", "dbus", "limits", "desktop_entry"}) {
+  for (const char* key : {"limits", "desktop_entry"}) {
     SCOPED_TRACE(key);
     EXPECT_EQ(error_of("version: 1\n"s + key + ": x\n"),
               "t.yaml:2:1: "s + key + " is not supported yet");
   }
   EXPECT_EQ(error_of("version: 1\nnetwork:\n  allow: [example.com]\n"),
             "t.yaml:3:3: network.allow is not supported yet");
-  EXPECT_EQ(error_of("version: 1\nfilesystem:\n  dev: []\n"),
-            "t.yaml:3:3: filesystem.dev is not supported yet");
   EXPECT_EQ(error_of("version: 1\nnetwork:\n  mode: filtered\n"),
             "t.yaml:3:9: network.mode filtered is not supported yet");
+}
+
+TEST(ProfileParse, DesktopKeys) {
+  const Profile p = parse_profile_text(
+      "version: 1\ndisplay: [wayland, x11, x11]\naudio: true\ngpu: false\n"
+      "filesystem:\n  dev: [/dev/video0]\n"
+      "dbus:\n  session:\n    talk: [org.freedesktop.portal.*]\n    own: [org.mozilla.firefox.*]\n"
+      "    call: [org.example.A=org.example.I.M@/p]\n  system: {}\n",
+      "t.yaml").profile;
+  ASSERT_TRUE(p.display);
+  EXPECT_EQ(*p.display, (std::vector<DisplayKind>{DisplayKind::kWayland, DisplayKind::kX11}));
+  EXPECT_EQ(p.audio, true);
+  EXPECT_EQ(p.gpu, false);
+  ASSERT_EQ(p.dev.size(), 1u);
+  EXPECT_EQ(p.dev[0].path, "/dev/video0");
+  EXPECT_TRUE(p.dbus_session.enabled);
+  EXPECT_EQ(p.dbus_session.talk, (std::vector<std::string>{"org.freedesktop.portal.*"}));
+  EXPECT_EQ(p.dbus_session.own, (std::vector<std::string>{"org.mozilla.firefox.*"}));
+  EXPECT_EQ(p.dbus_session.call, (std::vector<std::string>{"org.example.A=org.example.I.M@/p"}));
+  EXPECT_TRUE(p.dbus_system.enabled);
+  EXPECT_TRUE(p.dbus_system.talk.empty());
+  EXPECT_EQ(error_of("version: 1\ndisplay: [mir]\n"), "t.yaml:2:11: display: 'mir' is not one of wayland, x11");
+  EXPECT_EQ(error_of("version: 1\naudio: loud\n"), "t.yaml:2:8: audio: expected true or false, got 'loud'");
+  EXPECT_EQ(error_of("version: 1\ndbus:\n  session:\n    talk: [notaname]\n"),
+            "t.yaml:4:12: dbus.session.talk: 'notaname' is not a bus name (e.g. org.freedesktop.portal.*)");
+  EXPECT_EQ(error_of("version: 1\ndbus:\n  session:\n    tallk: []\n"),
+            "t.yaml:4:5: unknown key 'tallk' in dbus.session; did you mean 'talk'?");
 }
 
 TEST(ProfileParse, InstanceAndHomeSize) {
