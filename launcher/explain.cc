@@ -23,6 +23,7 @@ const char* kind_name(MountKind k) {
     case MountKind::kDir: return "dir";
     case MountKind::kHide: return "hide";
     case MountKind::kConsole: return "console";
+    case MountKind::kXauthority: return "xauthority";
   }
   return "?";
 }

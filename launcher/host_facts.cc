@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <algorithm>
 #include <filesystem>
 
 extern char** environ;
@@ -103,6 +104,20 @@ HostFacts gather_host_facts() {
       break;
     }
   }
+
+  char name[256] = {};
+  if (gethostname(name, sizeof(name) - 1) == 0) f.hostname = name;
+  f.exists = [](const std::string& path) {
+    struct stat st;
+    return lstat(path.c_str(), &st) == 0;
+  };
+  f.list_dir = [](const std::string& path) {
+    std::vector<std::string> names;
+    std::error_code ec;
+    for (const auto& e : std::filesystem::directory_iterator(path, ec)) names.push_back(e.path().filename());
+    std::sort(names.begin(), names.end());
+    return names;
+  };
 
   f.stdin_is_tty = isatty(STDIN_FILENO);
   f.stdout_is_tty = isatty(STDOUT_FILENO);

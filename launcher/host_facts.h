@@ -4,6 +4,7 @@
 
 #include <sys/types.h>
 
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -34,6 +35,13 @@ struct HostFacts {
   std::string fuse_overlayfs;  // path of the fuse-overlayfs program, "" when not installed  // where /etc/resolv.conf leads when that is outside /etc
   bool stdin_is_tty = false;
   bool stdout_is_tty = false;
+
+  std::string hostname;  // the host's (the sandbox gets the profile's)
+
+  // Reads the planner may make of the host's filesystem (display sockets, device nodes):
+  // the real ones by default, made-up ones in tests.
+  std::function<bool(const std::string&)> exists;
+  std::function<std::vector<std::string>(const std::string&)> list_dir;
 
   std::string getenv(const std::string& name) const;  // "" when unset
 };

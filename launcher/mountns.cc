@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "desktop/passthrough.h"
 #include "launcher/error.h"
 #include "launcher/sys.h"
 
@@ -324,6 +325,25 @@ void hide(Context& c, const MountStep& step) {
   attach(tree.get(), target.get(), s.target, "hide");
 }
 
+// The X cookie of one display, and no other, written into the sandbox's runtime dir.
+void write_xauthority(Context& c, const MountStep& s) {
+  Fd src(openat2_path(c.oldroot.get(), relative_to(s.source, "/"), 0, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS));
+  if (!src.valid()) throw sys_error("open", s.source);
+  Fd in(open(("/oldroot/proc/self/fd/" + std::to_string(src.get())).c_str(), O_RDONLY | O_CLOEXEC));
+  if (!in.valid()) throw sys_error("read", s.source);
+  std::string data;
+  char buf[4096];
+  for (ssize_t n; (n = read(in.get(), buf, sizeof(buf))) > 0;) data.append(buf, static_cast<size_t>(n));
+  const size_t colon = s.data.find(':');
+  const std::string cookie =
+      desktop::filter_xauthority(data, s.data.substr(0, colon), s.data.substr(colon + 1));
+  const std::string path = "/newroot" + s.target;
+  Fd out(open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+  if (!out.valid()) throw sys_error("create", s.target);
+  if (write(out.get(), cookie.data(), cookie.size()) != static_cast<ssize_t>(cookie.size()))
+    throw sys_error("write", s.target);
+}
+
 void apply_step(Context& c, const MountStep& s) {
   switch (s.kind) {
     case MountKind::kBind:
@@ -370,6 +390,9 @@ void apply_step(Context& c, const MountStep& s) {
       break;
     case MountKind::kHide:
       hide(c, s);
+      break;
+    case MountKind::kXauthority:
+      write_xauthority(c, s);
       break;
     case MountKind::kConsole: {
       if (c.console.empty()) break;

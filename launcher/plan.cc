@@ -84,8 +84,25 @@ std::string expand_path(const PathEntry& entry, const HostFacts& host) {
   return normalize(expanded, where);
 }
 
+desktop::PassthroughPlan plan_desktop(const profiles::Profile& profile, const HostFacts& host) {
+  desktop::PassthroughRequest request;
+  request.display = profile.display.value_or(std::vector<profiles::DisplayKind>{});
+  request.audio = profile.audio.value_or(false);
+  request.gpu = profile.gpu.value_or(false);
+  desktop::HostView view;
+  view.getenv = [&host](const std::string& name) { return host.getenv(name); };
+  view.exists = host.exists ? host.exists : [](const std::string&) { return false; };
+  view.list_dir = host.list_dir ? host.list_dir
+                                : [](const std::string&) { return std::vector<std::string>{}; };
+  view.home = host.home;
+  view.runtime_dir = host.xdg_runtime_dir;
+  view.runtime_dir_inside = runtime_dir_inside(host.uid);
+  return desktop::plan_passthrough(request, view);
+}
+
 std::vector<std::string> build_env(const profiles::Profile& profile, const Overrides& overrides,
-                                   const HostFacts& host, const std::string& home) {
+                                   const HostFacts& host, const std::string& home,
+                                   const desktop::PassthroughPlan* passthrough) {
   std::vector<std::string> keep = profile.env_keep;
   std::vector<std::pair<std::string, std::string>> sets;
   for (const auto& s : profile.env_set) sets.emplace_back(s.name, s.value);
@@ -114,6 +131,10 @@ std::vector<std::string> build_env(const profiles::Profile& profile, const Overr
   env["LOGNAME"] = host.user;
   env["XDG_RUNTIME_DIR"] = runtime_dir_inside(host.uid);
   if (!env.count("PATH")) env["PATH"] = "/usr/local/bin:/usr/bin:/bin";
+  if (passthrough) {
+    for (const auto& name : passthrough->env_unset) env.erase(name);
+    for (const auto& [name, value] : passthrough->env_set) env[name] = value;
+  }
   for (const auto& [name, value] : sets) env[name] = value;
 
   std::vector<std::string> out;
@@ -181,7 +202,9 @@ SandboxSpec build_spec(const Invocation& inv, const ProfileChoice& choice,
                     profile.file);
   if (!spec.argv.empty() && spec.argv[0].empty()) throw PlanError("the command is empty");
 
-  spec.env = build_env(profile, o, host, spec.home);
+  const desktop::PassthroughPlan desktop_plan = plan_desktop(profile, host);
+  spec.notes = desktop_plan.notes;
+  spec.env = build_env(profile, o, host, spec.home, &desktop_plan);
   spec.cwd = host.cwd;
 
   // ---- The mount plan. Order matters: later steps may cover earlier ones. ----
@@ -227,6 +250,28 @@ SandboxSpec build_spec(const Invocation& inv, const ProfileChoice& choice,
   add({.kind = MountKind::kTmpfs, .target = "/run", .data = "mode=0755", .why = "fresh /run"});
   add({.kind = MountKind::kDir, .target = runtime_dir_inside(host.uid), .data = "0700",
        .why = "fresh XDG_RUNTIME_DIR"});
+  // Display, audio and GPU, as the profile grants them and the host has them.
+  for (const auto& g : desktop_plan.grants) {
+    using Kind = desktop::Grant::Kind;
+    MountStep step{.target = g.inside_path, .source = g.host_path, .why = g.why};
+    switch (g.kind) {
+      case Kind::kSocket: step.kind = MountKind::kBind; break;
+      case Kind::kDevice: step.kind = MountKind::kDevNode; break;
+      case Kind::kReadOnly: step.kind = MountKind::kBind; step.read_only = true; break;
+      case Kind::kXauthority:
+        step.kind = MountKind::kXauthority;
+        step.data = g.display + ":" + host.hostname;
+        break;
+    }
+    add(step);
+  }
+  for (const auto& e : profile.dev) {
+    const std::string p = expand_path(e, host);
+    if (p.rfind("/dev/", 0) != 0)
+      throw PlanError(e.pos.str() + ": filesystem.dev: '" + e.path + "' is not under /dev");
+    add({.kind = MountKind::kDevNode, .target = p, .source = p, .scope = SourceScope::kNoSymlinks,
+         .optional = e.optional, .why = "filesystem.dev (" + e.pos.str() + ")"});
+  }
   if (spec.network == profiles::NetworkMode::kHost && !host.resolv_conf_target.empty())
     add({.kind = MountKind::kBind, .target = host.resolv_conf_target,
          .source = host.resolv_conf_target, .read_only = true, .optional = true,

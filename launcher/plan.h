@@ -5,6 +5,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "desktop/passthrough.h"
 #include "launcher/cli.h"
 #include "launcher/host_facts.h"
 #include "launcher/spec.h"
@@ -45,8 +46,13 @@ std::string expand_path(const profiles::PathEntry& entry, const HostFacts& host)
 
 // The app's environment (DESIGN.md "env"): kept host variables, then the fixed ones (HOME,
 // USER, LOGNAME, XDG_RUNTIME_DIR, PATH if missing), then env.set, then --env.
+// `passthrough` (optional) sets and drops the display/audio variables after the fixed ones.
 std::vector<std::string> build_env(const profiles::Profile& profile, const Overrides& overrides,
-                                   const HostFacts& host, const std::string& home);
+                                   const HostFacts& host, const std::string& home,
+                                   const desktop::PassthroughPlan* passthrough = nullptr);
+
+// What display, audio, gpu grant on this host (desktop/passthrough.h).
+desktop::PassthroughPlan plan_desktop(const profiles::Profile& profile, const HostFacts& host);
 
 // The app's name: --name, else APP for `sandbox APP`, else the profile's name.
 std::string app_name(const Invocation& inv, const profiles::Profile& profile);

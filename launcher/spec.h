@@ -23,6 +23,8 @@ enum class MountKind {
   kDir,          // an empty directory at `target` (mode in `data`, octal)
   kHide,         // `target`, if it exists inside, covered by an empty read-only dir or file
   kConsole,      // the sandbox's own pty (see pty.h) bound at `target`, so ttyname() finds it
+  kXauthority,   // the host Xauthority `source` reduced to display `data` ("NUMBER:HOSTNAME"),
+                 // written as a new file at `target`
 };
 
 // How a host `source` path may be resolved: a symlink never leads a mount outside this.
@@ -80,6 +82,7 @@ struct SandboxSpec {
   bool terminal = false;
 
   bool verbose = false;
+  std::vector<std::string> notes;  // what the host lacks of what the profile grants
 };
 
 }  // namespace sandbox::launcher

@@ -245,7 +245,9 @@ Node Walker::upper_entry(const std::string& name, const std::string& path, int u
   if (!u.exists) return n;  // gone meanwhile
   if (auto saved = layer.journal.saved_mode(u)) u.perm = *saved;
   if (lower_fd >= 0) l = fsio::stat_at(lower_fd, name, home_path(path));
-  const timespec ref = ref_time(u);
+  // Below a directory that hides the real one, the app stopped seeing the real entries when
+  // that directory was made: a host change since then is a conflict, whenever the app wrote.
+  const timespec ref = inh.hides_lower ? inh.hide_ref : ref_time(u);
   fill_upper(c, u);
   fill_lower(c, l);
   if (l.exists && l.type == 'l') c.lower_link_target = fsio::read_link(lower_fd, name, home_path(path));
@@ -322,7 +324,6 @@ Node Walker::upper_entry(const std::string& name, const std::string& path, int u
     below.hides_lower = n.hides_lower;
     below.hide_ref = inh.hides_lower ? inh.hide_ref : ref;
     below.refused = !inh.refused.empty() ? inh.refused : own_refusal;
-    n.change.path = path;
     if (wanted(path)) walk_dir(n, ufd.get(), lfd.get(), below);
   } else {
     if (u.type == 'l') c.link_target = fsio::read_link(upper_fd, name, upath);

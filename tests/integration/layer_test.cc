@@ -24,6 +24,7 @@
 #ifndef SANDBOX_IT_LINKS_OVERLAY
 #include "overlay/changes.cc"
 #include "overlay/commit.cc"
+#include "overlay/commit_steps.cc"
 #include "overlay/format.cc"
 #include "overlay/layer.cc"
 #include "overlay/mode_journal.cc"

@@ -198,6 +198,20 @@ TEST_F(ChangesTest, ConflictWhenTheRealFileChangedAfterCopyUp) {
             "D! tree/  (1 entry, 2 B)  [conflict: ~/tree/leaf changed in the real home after the app deleted or replaced ~/tree]\n");
 }
 
+TEST_F(ChangesTest, BelowAReplacedDirectoryTheReplacementTimeCounts) {
+  SKIP_IF_UNSUPPORTED();
+  real_dir("cache");
+  real_file("cache/kept", "old");
+  up_opaque("cache");              // the app replaced ~/cache: it sees no real entry from now
+  touch_real_later("cache/kept");  // the host changes it
+  usleep(20 * 1000);
+  up_file("cache/kept", "app's");  // the app writes its own, later
+  EXPECT_EQ(diff(),
+            "O  cache/  (replaced: old contents dropped)\n"
+            "M! cache/kept  (3 B -> 5 B)  [conflict: changed in the real home after the app made "
+            "its version]\n");
+}
+
 TEST_F(ChangesTest, SameContentIsNoConflict) {
   SKIP_IF_UNSUPPORTED();
   real_file("f", "final");
