@@ -24,6 +24,7 @@ const char* kind_name(MountKind k) {
     case MountKind::kHide: return "hide";
     case MountKind::kConsole: return "console";
     case MountKind::kXauthority: return "xauthority";
+    case MountKind::kDbusSocket: return "dbus";
   }
   return "?";
 }

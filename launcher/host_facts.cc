@@ -97,13 +97,15 @@ HostFacts gather_host_facts() {
   std::string resolv = real_path_or("/etc/resolv.conf");
   if (resolv != "/etc/resolv.conf" && resolv.rfind("/etc/", 0) != 0) f.resolv_conf_target = resolv;
 
-  for (const char* dir : {"/usr/bin", "/usr/local/bin", "/bin"}) {
-    const std::string p = std::string(dir) + "/fuse-overlayfs";
-    if (access(p.c_str(), X_OK) == 0) {
-      f.fuse_overlayfs = p;
-      break;
+  auto find_program = [](const char* name) {
+    for (const char* dir : {"/usr/bin", "/usr/local/bin", "/bin"}) {
+      const std::string p = std::string(dir) + "/" + name;
+      if (access(p.c_str(), X_OK) == 0) return p;
     }
-  }
+    return std::string();
+  };
+  f.fuse_overlayfs = find_program("fuse-overlayfs");
+  f.dbus_proxy = find_program("xdg-dbus-proxy");
 
   char name[256] = {};
   if (gethostname(name, sizeof(name) - 1) == 0) f.hostname = name;

@@ -32,7 +32,8 @@ struct HostFacts {
   std::vector<std::string> environ;  // "NAME=value"
   std::vector<RootEntry> root_entries;  // the system top-level entries that exist
   std::string resolv_conf_target;
-  std::string fuse_overlayfs;  // path of the fuse-overlayfs program, "" when not installed  // where /etc/resolv.conf leads when that is outside /etc
+  std::string fuse_overlayfs;  // path of the fuse-overlayfs program, "" when not installed
+  std::string dbus_proxy;      // path of xdg-dbus-proxy, "" when not installed  // where /etc/resolv.conf leads when that is outside /etc
   bool stdin_is_tty = false;
   bool stdout_is_tty = false;
 

@@ -231,7 +231,8 @@ void child_main(const SandboxSpec& spec, const ChildArgs& a) {
        }},
       {"mounts",
        [&] {
-         g_home_fs = apply_mounts_in_child(spec, a.pty_path, note, ask_parent_for_fuse).release();
+         g_home_fs = apply_mounts_in_child(spec, {a.pty_path, a.dbus_sockets}, note,
+                                           ask_parent_for_fuse).release();
          g_home_size = spec.home_size;
        }},
       {"privileges", [&] { drop_privileges_in_child(); }},

@@ -5,6 +5,7 @@
 
 #include <linux/filter.h>
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -16,6 +17,7 @@ struct ChildArgs {
   int sock = -1;        // to the parent: errors and log lines
   int pty_slave = -1;   // the app's terminal, or -1 to keep the caller's stdio
   std::string pty_path; // the host path of pty_slave (bound at /dev/console)
+  std::map<std::string, std::string> dbus_sockets;  // bus -> the proxy's socket (host path)
   const std::vector<sock_filter>* seccomp = nullptr;
 };
 

@@ -30,7 +30,7 @@ std::string relative_to(const std::string& path, const std::string& dir) {
 
 struct Context {
   const SandboxSpec& spec;
-  const std::string& console;
+  const RuntimePaths& runtime;
   void (*note)(const std::string&);
   const FuseStarter& start_fuse;
   Fd oldroot;    // the host's root, for resolving sources
@@ -394,10 +394,18 @@ void apply_step(Context& c, const MountStep& s) {
     case MountKind::kXauthority:
       write_xauthority(c, s);
       break;
+    case MountKind::kDbusSocket: {
+      auto it = c.runtime.dbus.find(s.data);
+      if (it == c.runtime.dbus.end()) throw sys_error("bind D-Bus proxy socket", s.target, ENOENT);
+      MountStep sock = s;
+      sock.source = it->second;
+      bind(c, sock, kNoSuidDev);
+      break;
+    }
     case MountKind::kConsole: {
-      if (c.console.empty()) break;
+      if (c.runtime.console.empty()) break;
       MountStep dev = s;
-      dev.source = c.console;
+      dev.source = c.runtime.console;
       bind(c, dev, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC);
       break;
     }
@@ -406,7 +414,7 @@ void apply_step(Context& c, const MountStep& s) {
 
 }  // namespace
 
-Fd apply_mounts_in_child(const SandboxSpec& spec, const std::string& console,
+Fd apply_mounts_in_child(const SandboxSpec& spec, const RuntimePaths& runtime,
                          void (*note)(const std::string&), const FuseStarter& start_fuse) {
   // Our copy of the host's mounts becomes a slave: nothing we mount propagates back to the
   // host (mount_namespaces(7)).
@@ -427,7 +435,7 @@ Fd apply_mounts_in_child(const SandboxSpec& spec, const std::string& console,
   if (mount("tmpfs", "/newroot", "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755") != 0)
     throw sys_error("mount tmpfs", "/newroot");
 
-  Context c{spec, console, note, start_fuse, {}, {}, {}};
+  Context c{spec, runtime, note, start_fuse, {}, {}, {}};
   c.oldroot = Fd(openat2_path(AT_FDCWD, "/oldroot", O_DIRECTORY, 0));
   c.newroot = Fd(openat2_path(AT_FDCWD, "/newroot", O_DIRECTORY, 0));
   if (!c.oldroot.valid() || !c.newroot.valid()) throw sys_error("open", "/oldroot");

@@ -3,6 +3,8 @@
 #pragma once
 
 #include <functional>
+#include <map>
+#include <string>
 #include <vector>
 
 #include "launcher/spec.h"
@@ -21,7 +23,13 @@ namespace sandbox::launcher {
 // `start_fuse` asks the launcher to serve the home's FUSE mount (fd: its /dev/fuse) with
 // fuse-overlayfs. Throws SetupError when it could not.
 using FuseStarter = std::function<void(const std::vector<int>& fds)>;
-Fd apply_mounts_in_child(const SandboxSpec& spec, const std::string& console,
+// What only exists once the launcher runs: the pty (kConsole) and the D-Bus proxy sockets
+// (kDbusSocket), as host paths.
+struct RuntimePaths {
+  std::string console;
+  std::map<std::string, std::string> dbus;  // bus -> socket
+};
+Fd apply_mounts_in_child(const SandboxSpec& spec, const RuntimePaths& runtime,
                          void (*note)(const std::string&), const FuseStarter& start_fuse);
 
 }  // namespace sandbox::launcher

@@ -202,8 +202,36 @@ SandboxSpec build_spec(const Invocation& inv, const ProfileChoice& choice,
                     profile.file);
   if (!spec.argv.empty() && spec.argv[0].empty()) throw PlanError("the command is empty");
 
-  const desktop::PassthroughPlan desktop_plan = plan_desktop(profile, host);
+  desktop::PassthroughPlan desktop_plan = plan_desktop(profile, host);
   spec.notes = desktop_plan.notes;
+  // D-Bus: a bus is reachable only through xdg-dbus-proxy, and only when the profile names it.
+  if (profile.dbus_session.enabled) {
+    std::string address = host.getenv("DBUS_SESSION_BUS_ADDRESS");
+    if (address.empty() && !host.xdg_runtime_dir.empty() && host.exists &&
+        host.exists(host.xdg_runtime_dir + "/bus"))
+      address = "unix:path=" + host.xdg_runtime_dir + "/bus";
+    if (address.empty())
+      spec.notes.push_back("dbus: no session bus on this host (DBUS_SESSION_BUS_ADDRESS is unset): skipped");
+    else
+      spec.dbus.push_back({"session", address, "", runtime_dir_inside(host.uid) + "/bus", profile.dbus_session});
+  }
+  if (profile.dbus_system.enabled) {
+    const std::string socket = "/run/dbus/system_bus_socket";
+    if (host.exists && host.exists(socket))
+      spec.dbus.push_back({"system", "unix:path=" + socket, "", socket, profile.dbus_system});
+    else
+      spec.notes.push_back("dbus: no system bus on this host (" + socket + "): skipped");
+  }
+  desktop_plan.env_unset.push_back("DBUS_SESSION_BUS_ADDRESS");
+  desktop_plan.env_unset.push_back("DBUS_SYSTEM_BUS_ADDRESS");
+  for (const auto& bus : spec.dbus)
+    if (bus.bus == "session") desktop_plan.env_set.emplace_back("DBUS_SESSION_BUS_ADDRESS", desktop::inside_address(bus));
+  if (!spec.dbus.empty()) {
+    if (host.dbus_proxy.empty())
+      throw PlanError("profile " + profile.name + " grants D-Bus access, which needs xdg-dbus-proxy: "
+                      "apt-get install xdg-dbus-proxy");
+    spec.dbus_proxy = host.dbus_proxy;
+  }
   spec.env = build_env(profile, o, host, spec.home, &desktop_plan);
   spec.cwd = host.cwd;
 
@@ -265,6 +293,9 @@ SandboxSpec build_spec(const Invocation& inv, const ProfileChoice& choice,
     }
     add(step);
   }
+  for (const auto& bus : spec.dbus)
+    add({.kind = MountKind::kDbusSocket, .target = bus.inside, .data = bus.bus,
+         .why = "dbus." + bus.bus + " (filtered by xdg-dbus-proxy)"});
   for (const auto& e : profile.dev) {
     const std::string p = expand_path(e, host);
     if (p.rfind("/dev/", 0) != 0)

@@ -18,6 +18,7 @@
 #include <cstring>
 #include <ctime>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 
@@ -88,8 +89,21 @@ struct Launch {
   bool mask_set = false;
   std::string throwaway_layer;  // a host-side layer for fuse-overlayfs, removed at the end
   pid_t fuse_daemon = 0;        // fuse-overlayfs, once it has daemonized (we are its subreaper)
+  pid_t dbus_proxy = 0;         // xdg-dbus-proxy; it exits when `dbus_sync` closes
+  Fd dbus_sync;
+  std::string dbus_dir;         // its sockets
+  std::map<std::string, std::string> dbus_sockets;
 
   ~Launch() {
+    if (dbus_proxy > 0) {
+      dbus_sync.reset();  // the proxy's cue to exit
+      for (int i = 0; i < 100 && waitpid(dbus_proxy, nullptr, WNOHANG) == 0; ++i) usleep(5000);
+      if (waitpid(dbus_proxy, nullptr, WNOHANG) == 0) {
+        kill(dbus_proxy, SIGKILL);
+        waitpid(dbus_proxy, nullptr, 0);
+      }
+    }
+    if (!dbus_dir.empty()) remove_tree_at(AT_FDCWD, dbus_dir.c_str());
     // fuse-overlayfs ends when its mount goes, with the sandbox's mount namespace.
     if (fuse_daemon > 0) {
       for (int i = 0; i < 200 && waitpid(fuse_daemon, nullptr, WNOHANG) == 0; ++i) usleep(10000);
@@ -103,11 +117,53 @@ struct Launch {
   }
 };
 
+// Starts one xdg-dbus-proxy for every bus the spec proxies, with its sockets in a private
+// directory next to the instance records, and waits until it listens (its --fd byte).
+void start_dbus_proxy(const SandboxSpec& spec, Launch& l) {
+  if (spec.dbus.empty()) return;
+  mkdir(spec.instances_dir.substr(0, spec.instances_dir.rfind('/')).c_str(), 0700);
+  mkdir(spec.instances_dir.c_str(), 0700);
+  std::string dir = spec.instances_dir + "/dbus-XXXXXX";
+  if (!mkdtemp(dir.data())) throw sys_error("create", spec.instances_dir + "/dbus-XXXXXX");
+  l.dbus_dir = dir;
+  std::vector<desktop::BusProxy> buses = spec.dbus;
+  for (auto& b : buses) {
+    b.socket = dir + "/" + b.bus;
+    l.dbus_sockets[b.bus] = b.socket;
+  }
+  int sync[2];
+  if (pipe2(sync, O_CLOEXEC) != 0) throw sys_error("pipe");
+  Fd read_end(sync[0]), write_end(sync[1]);
+  const std::vector<std::string> argv = desktop::proxy_argv(spec.dbus_proxy, buses, 3);
+  const pid_t pid = fork();
+  if (pid < 0) throw sys_error("fork", spec.dbus_proxy);
+  if (pid == 0) {
+    dup2(write_end.get(), 3);
+    close_fds_except({3});
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, nullptr);
+    std::vector<char*> args;
+    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    execv(spec.dbus_proxy.c_str(), args.data());
+    _exit(127);
+  }
+  l.dbus_proxy = pid;
+  write_end.reset();
+  pollfd p{read_end.get(), POLLIN, 0};
+  char byte;
+  if (poll(&p, 1, 10000) <= 0 || read(read_end.get(), &byte, 1) != 1)
+    throw sys_error("start", spec.dbus_proxy, EIO, "xdg-dbus-proxy did not come up; is the bus address right?");
+  l.dbus_sync = std::move(read_end);
+}
+
 // Parent stages shared by `run` and `enter`: seccomp program, terminal, channel, signals.
 void prepare(const SandboxSpec& spec, Launch& l) {
   const std::pair<const char*, std::function<void()>> stages[] = {
       {"seccomp", [&] { l.seccomp = seccomp::program_for(spec.seccomp, spec.nested_userns); }},
       {"terminal", [&] { if (spec.terminal) l.pty = open_pty_like(STDIN_FILENO); }},
+      {"dbus", [&] { start_dbus_proxy(spec, l); }},
       {"channel",
        [&] {
          int sv[2];
@@ -144,6 +200,7 @@ ChildArgs child_args(Launch& l) {
   args.sock = l.child_sock.get();
   args.pty_slave = l.pty ? l.pty->slave.get() : -1;
   if (l.pty) args.pty_path = l.pty->path;
+  args.dbus_sockets = l.dbus_sockets;
   args.seccomp = &l.seccomp;
   return args;
 }

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "desktop/dbus_proxy.h"
 #include "profiles/profile.h"
 
 namespace sandbox::launcher {
@@ -23,6 +24,8 @@ enum class MountKind {
   kDir,          // an empty directory at `target` (mode in `data`, octal)
   kHide,         // `target`, if it exists inside, covered by an empty read-only dir or file
   kConsole,      // the sandbox's own pty (see pty.h) bound at `target`, so ttyname() finds it
+  kDbusSocket,   // the xdg-dbus-proxy socket of bus `data` ("session", "system"), bound at
+                 // `target` (the launcher starts the proxy: desktop/dbus_proxy.h)
   kXauthority,   // the host Xauthority `source` reduced to display `data` ("NUMBER:HOSTNAME"),
                  // written as a new file at `target`
 };
@@ -83,6 +86,8 @@ struct SandboxSpec {
 
   bool verbose = false;
   std::vector<std::string> notes;  // what the host lacks of what the profile grants
+  std::vector<desktop::BusProxy> dbus;  // buses to proxy (socket paths are chosen at run time)
+  std::string dbus_proxy;               // the xdg-dbus-proxy program
 };
 
 }  // namespace sandbox::launcher
