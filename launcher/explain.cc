@@ -127,6 +127,34 @@ std::string explain_text(const SandboxSpec& s) {
   else
     o << "the host's network, unrestricted (warning: it can reach anything you can, "
          "including services on localhost)\n";
+  // Display, audio, GPU, devices, D-Bus: what the profile grants and the host has.
+  std::vector<std::string> display, audio, gpu, devices;
+  for (const auto& m : s.mounts) {
+    if (m.why == "wayland") display.push_back("Wayland (" + m.source + ")");
+    if (m.why == "x11" && m.kind == MountKind::kBind) display.push_back("X11 (" + m.source + ")");
+    if (m.why == "x11" && m.kind == MountKind::kXauthority) display.push_back("its X cookie only");
+    if (m.why == "audio") audio.push_back(m.source);
+    if (m.why == "gpu" && m.kind == MountKind::kDevNode) gpu.push_back(m.source);
+    if (m.why.rfind("filesystem.dev", 0) == 0) devices.push_back(m.source);
+  }
+  o << "Display: " << (display.empty() ? "none" : join(display, ", ")) << "\n";
+  o << "Audio: " << (audio.empty() ? "none" : join(audio, ", ")) << "\n";
+  o << "GPU: " << (gpu.empty() ? "none" : join(gpu, ", ")) << "\n";
+  if (!devices.empty()) o << "Devices: " << join(devices, ", ") << "\n";
+  o << "D-Bus: ";
+  if (s.dbus.empty()) o << "none (no bus is reachable)\n";
+  for (size_t i = 0; i < s.dbus.size(); ++i) {
+    const auto& b = s.dbus[i];
+    o << (i ? "       " : "") << "the " << b.bus << " bus, filtered by xdg-dbus-proxy: ";
+    std::vector<std::string> parts;
+    if (!b.policy.talk.empty()) parts.push_back("talk to " + join(b.policy.talk, ", "));
+    if (!b.policy.own.empty()) parts.push_back("own " + join(b.policy.own, ", "));
+    if (!b.policy.see.empty()) parts.push_back("see " + join(b.policy.see, ", "));
+    if (!b.policy.call.empty()) parts.push_back("call " + join(b.policy.call, ", "));
+    if (!b.policy.broadcast.empty()) parts.push_back("hear " + join(b.policy.broadcast, ", "));
+    o << (parts.empty() ? "the bus itself and nothing else" : join(parts, "; ")) << "\n";
+  }
+  for (const auto& n : s.notes) o << "Note: " << n << "\n";
   o << "Privileges: your own uid " << s.uid << " and gid " << s.gid
     << "; no capabilities; no_new_privs (setuid programs gain nothing); a new session "
        "(no way to inject keystrokes into your terminal); dies with the launcher\n";
@@ -170,6 +198,15 @@ std::string explain_json(const SandboxSpec& s) {
   std::vector<std::string> names;
   for (const auto& kv : s.env) names.push_back(kv.substr(0, kv.find('=')));
   o << "  \"environment\": " << list(names) << ",\n";
+  o << "  \"dbus\": [";
+  for (size_t i = 0; i < s.dbus.size(); ++i) {
+    const auto& b = s.dbus[i];
+    o << (i ? ", " : "") << "{\"bus\": " << json_quote(b.bus) << ", \"talk\": " << list(b.policy.talk)
+      << ", \"own\": " << list(b.policy.own) << ", \"see\": " << list(b.policy.see)
+      << ", \"call\": " << list(b.policy.call) << ", \"broadcast\": " << list(b.policy.broadcast) << "}";
+  }
+  o << "],\n";
+  o << "  \"notes\": " << list(s.notes) << ",\n";
   o << "  \"mounts\": [\n";
   for (size_t i = 0; i < s.mounts.size(); ++i) {
     const auto& m = s.mounts[i];
