@@ -12,7 +12,7 @@ namespace sandbox::launcher {
 
 enum class Command {
   kRunApp, kRun, kExplain, kCheck, kProfiles, kHelp, kVersion,
-  kDiff, kCommit, kReset, kPs, kEnter, kStop,
+  kDiff, kCommit, kReset, kPs, kEnter, kStop, kDesktop,
 };
 
 // What the command line fixes, on top of the profile (DESIGN.md: provenance "--rw" etc.).
@@ -22,6 +22,10 @@ struct Overrides {
   std::optional<profiles::NetworkMode> network;
   std::vector<std::string> env;  // "NAME" keeps the host's value, "NAME=value" sets it
   std::optional<profiles::SeccompPolicy> seccomp;
+  std::optional<unsigned long long> memory;  // --memory SIZE
+  std::optional<double> cpu;                 // --cpu CORES
+  std::optional<unsigned long long> pids;    // --pids N
+  std::optional<double> timeout;             // --timeout SECONDS
 };
 
 struct Invocation {
@@ -31,7 +35,8 @@ struct Invocation {
   std::string profile;  // -p: a name or a path ("" = not given)
   std::string name;     // --name
   std::vector<std::string> args;  // the command and its args (run, enter), the files (check),
-                                  // the paths (diff, commit, reset), more IDs (stop)
+                                  // the paths (diff, commit, reset), more IDs (stop),
+                                  // the words after `desktop` (install APP, ...)
   Overrides overrides;
   bool verbose = false;
   bool dry_run = false;
@@ -39,6 +44,7 @@ struct Invocation {
   bool stat = false;   // diff --stat
   bool force = false;  // commit --force
   bool yes = false;    // reset -y
+  bool alongside = false;  // desktop install --alongside
 };
 
 class UsageError : public std::runtime_error {

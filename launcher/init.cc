@@ -14,6 +14,7 @@
 #include <cstdio>
 #include <functional>
 
+#include "launcher/cgroup.h"
 #include "launcher/channel.h"
 #include "launcher/error.h"
 #include "launcher/mountns.h"
@@ -110,6 +111,11 @@ int exec_in_path(const SandboxSpec& spec, char* const argv[], char* const envp[]
   for (const auto& s : spec.env) envp.push_back(const_cast<char*>(s.c_str()));
   envp.push_back(nullptr);
 
+  try {
+    apply_rlimits_in_child(spec.limits, a.rlimit_fallback);
+  } catch (SetupError& e) {
+    fail(e, "limits");
+  }
   // Last step before execve: from here on the filter applies to us too.
   try {
     seccomp::load_in_child(*a.seccomp);

@@ -19,6 +19,7 @@ struct ChildArgs {
   std::string pty_path; // the host path of pty_slave (bound at /dev/console)
   std::map<std::string, std::string> dbus_sockets;  // bus -> the proxy's socket (host path)
   const std::vector<sock_filter>* seccomp = nullptr;
+  bool rlimit_fallback = false;  // no cgroup: approximate the memory limit with RLIMIT_AS
 };
 
 // The signals the launcher and the init forward to the app.

@@ -233,6 +233,11 @@ SandboxSpec build_spec(const Invocation& inv, const ProfileChoice& choice,
     spec.dbus_proxy = host.dbus_proxy;
   }
   spec.env = build_env(profile, o, host, spec.home, &desktop_plan);
+  spec.limits = profile.limits;
+  if (o.memory) spec.limits.memory = o.memory;
+  if (o.cpu) spec.limits.cpu = o.cpu;
+  if (o.pids) spec.limits.pids = o.pids;
+  if (o.timeout) spec.limits.timeout = o.timeout;
   spec.cwd = host.cwd;
 
   // ---- The mount plan. Order matters: later steps may cover earlier ones. ----

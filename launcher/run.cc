@@ -6,8 +6,11 @@
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
+#include <linux/sched.h>
 #include <sys/prctl.h>
+#include <sys/random.h>
 #include <sys/signalfd.h>
+#include <sys/timerfd.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -22,6 +25,7 @@
 #include <memory>
 #include <optional>
 
+#include "launcher/cgroup.h"
 #include "launcher/channel.h"
 #include "launcher/error.h"
 #include "launcher/init.h"
@@ -292,6 +296,20 @@ int supervise(pid_t child, const SandboxSpec& spec, Launch& l) {
   int exit_code = 125;
   bool exited = false;
   std::optional<SetupError> error;
+  // limits.timeout: SIGTERM to pid 1 (forwarded to the app) when it expires, SIGKILL of the
+  // whole sandbox after a grace period; the exit status is then 124, as timeout(1)'s.
+  constexpr int kGraceSeconds = 5;
+  Fd timer;
+  bool timed_out = false;
+  const double timeout = spec.limits.timeout.value_or(0);
+  if (timeout > 0) {
+    timer.reset(timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC));
+    itimerspec its{};
+    its.it_value.tv_sec = static_cast<time_t>(timeout);
+    its.it_value.tv_nsec = static_cast<long>((timeout - static_cast<double>(its.it_value.tv_sec)) * 1e9);
+    if (its.it_value.tv_sec == 0 && its.it_value.tv_nsec == 0) its.it_value.tv_nsec = 1;
+    timerfd_settime(timer.get(), 0, &its, nullptr);
+  }
   auto handle = [&](const Message& m, std::vector<int>& fds) {
     if (m.type == Message::Type::kFuse) {
       Message answer;
@@ -310,10 +328,12 @@ int supervise(pid_t child, const SandboxSpec& spec, Launch& l) {
     }
   };
   while (!exited) {
-    pollfd fds[4];
+    pollfd fds[5];
     nfds_t n = 0;
     constexpr nfds_t kNone = 99;
     fds[n++] = {l.sigfd.get(), POLLIN, 0};
+    const nfds_t timer_i = timer.valid() ? n++ : kNone;
+    if (timer_i != kNone) fds[timer_i] = {timer.get(), POLLIN, 0};
     const nfds_t sock_i = sock_open ? n++ : kNone;
     if (sock_open) fds[sock_i] = {sock, POLLIN, 0};
     nfds_t in_i = kNone, master_i = kNone;
@@ -326,6 +346,23 @@ int supervise(pid_t child, const SandboxSpec& spec, Launch& l) {
       }
     }
     if (poll(fds, n, -1) < 0) continue;
+    if (timer_i != kNone && (fds[timer_i].revents & POLLIN)) {
+      uint64_t expirations;
+      if (read(timer.get(), &expirations, sizeof(expirations)) > 0) {
+        if (!timed_out) {
+          char line[128];
+          std::snprintf(line, sizeof(line), "timeout of %g s reached: stopping the sandbox", timeout);
+          log_line(line);
+          timed_out = true;
+          kill(child, SIGTERM);
+          itimerspec grace{};
+          grace.it_value.tv_sec = kGraceSeconds;
+          timerfd_settime(timer.get(), 0, &grace, nullptr);
+        } else {
+          kill(child, SIGKILL);
+        }
+      }
+    }
     if (sock_i != kNone && fds[sock_i].revents) {
       std::vector<int> passed;
       auto m = recv_message(sock, &passed);
@@ -374,7 +411,7 @@ int supervise(pid_t child, const SandboxSpec& spec, Launch& l) {
   }
   raw.reset();
   if (error) return report(*error, "");
-  return exit_code;
+  return timed_out ? 124 : exit_code;
 }
 
 }  // namespace
@@ -404,12 +441,48 @@ int run_sandbox(const SandboxSpec& spec) {
   } catch (SetupError& e) {
     return report(e, "");
   }
+  // Limits: a cgroup of the sandbox's own where a delegated subtree allows it (cgroup.h).
+  std::optional<SandboxCgroup> cgroup;
+  bool rlimit_fallback = false;
+  if (wants_cgroup(spec.limits)) {
+    const auto t0 = Clock::now();
+    std::string why_not;
+    unsigned char rnd[3];
+    char tag[8] = "000000";
+    if (getrandom(rnd, sizeof(rnd), 0) == sizeof(rnd)) std::snprintf(tag, sizeof(tag), "%02x%02x%02x", rnd[0], rnd[1], rnd[2]);
+    cgroup = SandboxCgroup::create(spec.app + "-" + tag, spec.limits, why_not);
+    if (!cgroup) {
+      if (spec.limits.required.value_or(false))
+        return report(sys_error("apply the cgroup limits:", why_not, EOPNOTSUPP,
+                                "limits.required is set; run where a cgroup v2 subtree is delegated to "
+                                "you, or drop limits.required"),
+                      "cgroup");
+      log_line("cgroup limits not applied (" + why_not + "): memory is capped with RLIMIT_AS only; "
+               "cpu, pids and io_weight are not enforced");
+      rlimit_fallback = true;
+    } else if (spec.verbose) {
+      log_line("limits: cgroup " + cgroup->path());
+    }
+    log_stage(spec, "cgroup", t0);
+  }
   const auto t_clone = Clock::now();
-  const long pid = syscall(SYS_clone, clone_flags(spec) | SIGCHLD, nullptr, nullptr, nullptr, nullptr);
+  long pid;
+  if (cgroup) {
+    // Born inside its cgroup: nothing of the sandbox ever runs outside the limits.
+    clone_args args{};
+    args.flags = clone_flags(spec) | CLONE_INTO_CGROUP;
+    args.exit_signal = SIGCHLD;
+    args.cgroup = static_cast<unsigned long long>(cgroup->fd());
+    pid = syscall(SYS_clone3, &args, sizeof(args));
+  } else {
+    pid = syscall(SYS_clone, clone_flags(spec) | SIGCHLD, nullptr, nullptr, nullptr, nullptr);
+  }
   if (pid == 0) {
     l.parent_sock.reset();
     l.sigfd.reset();
-    child_main(spec, child_args(l));
+    ChildArgs args = child_args(l);
+    args.rlimit_fallback = rlimit_fallback;
+    child_main(spec, args);
   }
   if (pid < 0) return report(sys_error("clone", "(new user, mount, pid, ipc, uts, cgroup namespaces)"), "clone");
   log_stage(spec, "clone", t_clone, " (pid " + std::to_string(pid) + ")");
@@ -437,7 +510,26 @@ int run_sandbox(const SandboxSpec& spec) {
     waitpid(static_cast<pid_t>(pid), nullptr, 0);
     return report(e, "record");
   }
-  return supervise(static_cast<pid_t>(pid), spec, l);
+  int code = supervise(static_cast<pid_t>(pid), spec, l);
+  if (cgroup) {
+    // pid 1 is gone; the rest of the sandbox follows within moments. Read the counters.
+    for (int i = 0; i < 100 && waitpid(static_cast<pid_t>(pid), nullptr, WNOHANG) == 0; ++i) usleep(2000);
+    const CgroupUsage u = cgroup->usage();
+    if (u.oom_kills > 0 && spec.limits.memory) {
+      log_line("memory limit " + std::to_string(*spec.limits.memory >> 20) + "M reached: the kernel "
+               "killed the app (raise limits.memory or --memory)");
+      code = 137;
+    }
+    if (u.pids_max_hits > 0) log_line("process limit " + std::to_string(spec.limits.pids.value_or(0)) +
+                                      " reached: forks failed");
+    if (spec.verbose) {
+      char line[160];
+      std::snprintf(line, sizeof(line), "usage: peak memory %.1f MiB, cpu time %.2f s",
+                    static_cast<double>(u.memory_peak) / (1 << 20), static_cast<double>(u.cpu_usec) / 1e6);
+      log_line(line);
+    }
+  }
+  return code;
 }
 
 int enter_sandbox(const InstanceRecord& target, const std::vector<std::string>& argv, bool verbose) {

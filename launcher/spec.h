@@ -88,6 +88,7 @@ struct SandboxSpec {
   std::vector<std::string> notes;  // what the host lacks of what the profile grants
   std::vector<desktop::BusProxy> dbus;  // buses to proxy (socket paths are chosen at run time)
   std::string dbus_proxy;               // the xdg-dbus-proxy program
+  profiles::Limits limits;              // the profile's, with the command line's on top
 };
 
 }  // namespace sandbox::launcher

@@ -3,6 +3,8 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <cstdlib>
+#include <sstream>
 #include <filesystem>
 #include <set>
 #include <string_view>
@@ -18,7 +20,7 @@ using Keys = std::vector<std::string_view>;
 // Keys this version reads, per map, in the order "did you mean" prefers them.
 const Keys kTopKeys{"version",  "name",     "description", "extends", "command", "home",
                     "filesystem", "network", "env",     "security", "instance", "display",
-                    "audio",    "gpu",      "dbus"};
+                    "audio",    "gpu",      "dbus",     "limits", "desktop_entry"};
 const Keys kHomeKeys{"mode", "size"};
 const Keys kFilesystemKeys{"rw", "ro", "hide", "tmpfs", "dev"};
 const Keys kDbusKeys{"session", "system"};
@@ -26,11 +28,13 @@ const Keys kDbusRuleKeys{"talk", "own", "see", "call", "broadcast"};
 const Keys kNetworkKeys{"mode"};
 const Keys kEnvKeys{"keep", "set"};
 const Keys kSecurityKeys{"seccomp", "nested_userns"};
+const Keys kLimitsKeys{"memory", "cpu", "pids", "io_weight", "timeout", "rlimits", "required"};
+const Keys kRlimitKeys{"nofile", "nproc", "core", "fsize"};
 
 // Keys of the schema (DESIGN.md) that later versions implement: refused by name, so a
 // profile written for a newer launcher fails loudly instead of running with less isolation
 // or less access than it asked for.
-const Keys kTopLater{"limits", "desktop_entry"};
+const Keys kTopLater{};
 const Keys kHomeLater{};
 const Keys kFilesystemLater{};
 const Keys kNetworkLater{"allow"};
@@ -251,7 +255,10 @@ class Parser {
   void parse_env(const Entry& entry, Profile& profile) const;
   void parse_security(const Entry& entry, Profile& profile) const;
   void parse_display(const Entry& entry, Profile& profile) const;
+  void parse_limits(const Entry& entry, Profile& profile) const;
+  double number_value(const Entry& e, const std::string& label, double min, double max) const;
   void parse_dbus(const Entry& entry, Profile& profile) const;
+  void parse_desktop_entry(const Entry& entry, Profile& profile) const;
   bool bool_value(const Entry& e, const std::string& label) const;
 
   const std::string& text_;
@@ -305,6 +312,10 @@ ParsedFile Parser::parse(const YAML::Node& root) {
       profile.gpu = bool_value(entry, "gpu");
     } else if (entry.key == "dbus") {
       parse_dbus(entry, profile);
+    } else if (entry.key == "limits") {
+      parse_limits(entry, profile);
+    } else if (entry.key == "desktop_entry") {
+      parse_desktop_entry(entry, profile);
     } else if (entry.key == "instance") {
       profile.instance = enum_value<InstanceMode>(entry, "instance", parse_instance_mode,
                                                   "single, multi");
@@ -517,6 +528,63 @@ void Parser::parse_dbus(const Entry& entry, Profile& profile) const {
                      : e.key == "call" ? policy.call
                                        : policy.broadcast;
         list.push_back(text);
+      }
+    }
+  }
+}
+
+// A desktop file id as menus know it ("firefox-esr.desktop", "org.gnome.Evince.desktop"), not
+// a path: `sandbox desktop install` looks it up in $XDG_DATA_DIRS/applications.
+void Parser::parse_desktop_entry(const Entry& entry, Profile& profile) const {
+  const std::string id = string_value(entry, "desktop_entry");
+  if (id.size() <= 8 || !id.ends_with(".desktop") || id.find('/') != std::string::npos ||
+      id[0] == '.') {
+    fail(value_pos(entry), "desktop_entry: " + describe(entry.value) +
+                               " is not a desktop file id (a file name ending in .desktop, "
+                               "such as firefox-esr.desktop, without '/')");
+  }
+  profile.desktop_entry = id;
+}
+
+double Parser::number_value(const Entry& e, const std::string& label, double min, double max) const {
+  const std::string text = e.value.IsScalar() ? e.value.Scalar() : "";
+  char* end = nullptr;
+  const double v = text.empty() ? 0 : std::strtod(text.c_str(), &end);
+  if (text.empty() || *end != '\0' || !(v >= min && v <= max)) {
+    std::ostringstream range;
+    range << "a number from " << min << " to " << max;
+    wrong_type(e, label, range.str());
+  }
+  return v;
+}
+
+void Parser::parse_limits(const Entry& entry, Profile& profile) const {
+  Limits& l = profile.limits;
+  auto size = [&](const Entry& e, const std::string& label) {
+    const std::string text = e.value.IsScalar() ? e.value.Scalar() : "";
+    const auto v = parse_size(text);
+    if (!v || *v == 0) wrong_type(e, label, "a size such as 512M or 4G");
+    return *v;
+  };
+  for (const Entry& e : section(entry, kLimitsKeys, kNone)) {
+    const std::string label = "limits." + e.key;
+    if (e.key == "memory") l.memory = size(e, label);
+    else if (e.key == "cpu") l.cpu = number_value(e, label, 0.01, 1024);
+    else if (e.key == "pids") l.pids = static_cast<unsigned long long>(number_value(e, label, 1, 4194304));
+    else if (e.key == "io_weight") l.io_weight = static_cast<unsigned>(number_value(e, label, 1, 10000));
+    else if (e.key == "timeout") l.timeout = number_value(e, label, 0, 31536000);
+    else if (e.key == "required") l.required = bool_value(e, label);
+    else if (e.key == "rlimits") {
+      for (const Entry& r : section(e, kRlimitKeys, kNone, "limits")) {
+        const std::string rlabel = "limits.rlimits." + r.key;
+        const std::string text = r.value.IsScalar() ? r.value.Scalar() : "";
+        if (text == "unlimited") {
+          l.rlimits[r.key] = ~0ULL;
+        } else {
+          const auto v = parse_size(text);
+          if (!v) wrong_type(r, rlabel, "a number, a size such as 1G, or unlimited");
+          l.rlimits[r.key] = *v;
+        }
       }
     }
   }

@@ -178,6 +178,17 @@ Profile merge(const Profile& base, const Profile& overlay) {
   if (overlay.seccomp) out.seccomp = overlay.seccomp;
   if (overlay.home_size) out.home_size = overlay.home_size;
   if (overlay.instance) out.instance = overlay.instance;
+  {
+    const Limits& b = overlay.limits;
+    Limits& l = out.limits;
+    if (b.memory) l.memory = b.memory;
+    if (b.cpu) l.cpu = b.cpu;
+    if (b.pids) l.pids = b.pids;
+    if (b.io_weight) l.io_weight = b.io_weight;
+    if (b.timeout) l.timeout = b.timeout;
+    if (b.required) l.required = b.required;
+    for (const auto& [k, v] : b.rlimits) l.rlimits[k] = v;
+  }
   if (overlay.audio) out.audio = overlay.audio;
   if (overlay.gpu) out.gpu = overlay.gpu;
   if (overlay.display) {
@@ -196,6 +207,7 @@ Profile merge(const Profile& base, const Profile& overlay) {
       a->insert(a->end(), b->begin(), b->end());
   }
   if (overlay.nested_userns) out.nested_userns = overlay.nested_userns;
+  if (overlay.desktop_entry) out.desktop_entry = overlay.desktop_entry;
   return out;
 }
 

@@ -59,6 +59,17 @@ struct DbusPolicy {
   std::vector<std::string> talk, own, see, call, broadcast;
 };
 
+// Resource limits (limits:). Unset fields are "no limit".
+struct Limits {
+  std::optional<unsigned long long> memory;  // bytes: memory.max (and swap alongside)
+  std::optional<double> cpu;                 // cores: cpu.max
+  std::optional<unsigned long long> pids;    // pids.max
+  std::optional<unsigned> io_weight;         // io.weight, 1..10000
+  std::optional<double> timeout;             // wall-clock seconds; 0 = none
+  std::map<std::string, unsigned long long> rlimits;  // nofile, nproc, core, fsize; ~0 = unlimited
+  std::optional<bool> required;              // refuse to start without the cgroup limits
+};
+
 struct EnvSet {
   std::string name;
   std::string value;
@@ -81,11 +92,13 @@ struct Profile {
   std::optional<bool> audio;
   std::optional<bool> gpu;
   DbusPolicy dbus_session, dbus_system;
+  Limits limits;
   std::optional<NetworkMode> network_mode;
   std::vector<std::string> env_keep;  // names, `*` matches any run of characters
   std::vector<EnvSet> env_set;        // in order; a later entry for the same name wins
   std::optional<SeccompPolicy> seccomp;
   std::optional<bool> nested_userns;
+  std::optional<std::string> desktop_entry;  // the app's desktop file id ("foo.desktop")
 };
 
 // Every profile problem: a malformed file, a bad value, an unknown key, a cycle, a missing file.

@@ -147,11 +147,6 @@ TEST(ProfileParse, UnknownKeys) {
 }
 
 TEST(ProfileParse, LaterKeysAreNotSupportedYet) {
-  for (const char* key : {"limits", "desktop_entry"}) {
-    SCOPED_TRACE(key);
-    EXPECT_EQ(error_of("version: 1\n"s + key + ": x\n"),
-              "t.yaml:2:1: "s + key + " is not supported yet");
-  }
   EXPECT_EQ(error_of("version: 1\nnetwork:\n  allow: [example.com]\n"),
             "t.yaml:3:3: network.allow is not supported yet");
   EXPECT_EQ(error_of("version: 1\nnetwork:\n  mode: filtered\n"),
@@ -183,6 +178,29 @@ TEST(ProfileParse, DesktopKeys) {
             "t.yaml:4:12: dbus.session.talk: 'notaname' is not a bus name (e.g. org.freedesktop.portal.*)");
   EXPECT_EQ(error_of("version: 1\ndbus:\n  session:\n    tallk: []\n"),
             "t.yaml:4:5: unknown key 'tallk' in dbus.session; did you mean 'talk'?");
+}
+
+TEST(ProfileParse, Limits) {
+  const Profile p = parse_profile_text(
+      "version: 1\nlimits:\n  memory: 512M\n  cpu: 0.5\n  pids: 64\n  io_weight: 50\n"
+      "  timeout: 30\n  required: true\n  rlimits: {nofile: 1024, core: 0, fsize: 1G, nproc: unlimited}\n",
+      "t.yaml").profile;
+  EXPECT_EQ(p.limits.memory, 512ULL << 20);
+  EXPECT_EQ(p.limits.cpu, 0.5);
+  EXPECT_EQ(p.limits.pids, 64ULL);
+  EXPECT_EQ(p.limits.io_weight, 50u);
+  EXPECT_EQ(p.limits.timeout, 30.0);
+  EXPECT_EQ(p.limits.required, true);
+  EXPECT_EQ(p.limits.rlimits.at("nofile"), 1024ULL);
+  EXPECT_EQ(p.limits.rlimits.at("core"), 0ULL);
+  EXPECT_EQ(p.limits.rlimits.at("fsize"), 1ULL << 30);
+  EXPECT_EQ(p.limits.rlimits.at("nproc"), ~0ULL);
+  EXPECT_EQ(error_of("version: 1\nlimits:\n  cpu: lots\n"),
+            "t.yaml:3:8: limits.cpu: expected a number from 0.01 to 1024, got 'lots'");
+  EXPECT_EQ(error_of("version: 1\nlimits:\n  memory: 0\n"),
+            "t.yaml:3:11: limits.memory: expected a size such as 512M or 4G, got '0'");
+  EXPECT_EQ(error_of("version: 1\nlimits:\n  rlimits: {stack: 1}\n"),
+            "t.yaml:3:13: unknown key 'stack' in limits.rlimits");
 }
 
 TEST(ProfileParse, InstanceAndHomeSize) {

@@ -1,0 +1,196 @@
+#include "launcher/cgroup.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <libmount/libmount.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cmath>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include "launcher/error.h"
+
+namespace sandbox::launcher {
+
+namespace {
+
+std::string read_text(const std::string& path) {
+  std::ifstream in(path);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// "key value" lines (cpu.stat, memory.events) -> value of key.
+unsigned long long keyed_value(const std::string& text, const std::string& key) {
+  std::istringstream in(text);
+  std::string k;
+  unsigned long long v;
+  while (in >> k >> v)
+    if (k == key) return v;
+  return 0;
+}
+
+// Where cgroup v2 is mounted, found with libmount in our mount table.
+std::string cgroup2_mount() {
+  std::string out;
+  libmnt_table* tab = mnt_new_table();
+  if (!tab) return out;
+  if (mnt_table_parse_mtab(tab, nullptr) == 0) {
+    libmnt_iter* it = mnt_new_iter(MNT_ITER_FORWARD);
+    libmnt_fs* fs = nullptr;
+    while (it && mnt_table_next_fs(tab, it, &fs) == 0) {
+      const char* type = mnt_fs_get_fstype(fs);
+      if (type && std::strcmp(type, "cgroup2") == 0) {
+        out = mnt_fs_get_target(fs);
+        break;
+      }
+    }
+    mnt_free_iter(it);
+  }
+  mnt_unref_table(tab);
+  return out;
+}
+
+bool write_text(const std::string& path, const std::string& value) {
+  Fd fd(open(path.c_str(), O_WRONLY | O_CLOEXEC));
+  return fd.valid() && write(fd.get(), value.data(), value.size()) == static_cast<ssize_t>(value.size());
+}
+
+bool cgroup_is_empty(const std::string& dir) {
+  const std::string procs = read_text(dir + "/cgroup.procs");
+  return procs.find_first_not_of(" \n") == std::string::npos;
+}
+
+}  // namespace
+
+bool wants_cgroup(const profiles::Limits& l) { return l.memory || l.cpu || l.pids || l.io_weight; }
+
+std::vector<std::pair<std::string, std::string>> cgroup_writes(const profiles::Limits& l) {
+  std::vector<std::pair<std::string, std::string>> w;
+  if (l.memory) {
+    w.emplace_back("memory.max", std::to_string(*l.memory));
+    w.emplace_back("memory.swap.max", "0");
+  }
+  if (l.cpu) {
+    const auto quota = static_cast<unsigned long long>(std::llround(*l.cpu * 100000.0));
+    w.emplace_back("cpu.max", std::to_string(quota < 1000 ? 1000 : quota) + " 100000");
+  }
+  if (l.pids) w.emplace_back("pids.max", std::to_string(*l.pids));
+  if (l.io_weight) w.emplace_back("io.weight", "default " + std::to_string(*l.io_weight));
+  return w;
+}
+
+std::vector<std::string> controllers_needed(const profiles::Limits& l) {
+  std::vector<std::string> c;
+  if (l.memory) c.push_back("memory");
+  if (l.cpu) c.push_back("cpu");
+  if (l.pids) c.push_back("pids");
+  if (l.io_weight) c.push_back("io");
+  return c;
+}
+
+std::string cgroup2_path_of(const std::string& proc_cgroup) {
+  std::istringstream in(proc_cgroup);
+  std::string line;
+  while (std::getline(in, line))
+    if (line.rfind("0::", 0) == 0) return line.substr(3);
+  return "";
+}
+
+std::optional<SandboxCgroup> SandboxCgroup::create(const std::string& name, const profiles::Limits& limits,
+                                                   std::string& why_not) {
+  const std::string mount = cgroup2_mount();
+  if (mount.empty()) {
+    why_not = "no cgroup v2 mount";
+    return std::nullopt;
+  }
+  const std::string own = cgroup2_path_of(read_text("/proc/self/cgroup"));
+  if (own.empty()) {
+    why_not = "this process is in no cgroup v2";
+    return std::nullopt;
+  }
+  // Our own cgroup holds processes (us, the shell), so it cannot have child cgroups with
+  // controllers ("no internal processes"): the sandbox's cgroup is a sibling, in the parent,
+  // which must be delegated to us (writable, controllers enabled for its children).
+  std::string parent = mount + own;
+  if (parent.back() == '/') parent.pop_back();
+  parent = parent.substr(0, parent.rfind('/'));
+  if (parent.size() < mount.size()) parent = mount;
+  if (access(parent.c_str(), W_OK) != 0 || access((parent + "/cgroup.procs").c_str(), W_OK) != 0) {
+    why_not = "no delegated cgroup (" + parent + " is not writable)";
+    return std::nullopt;
+  }
+  const std::string enabled = " " + read_text(parent + "/cgroup.subtree_control") + " ";
+  for (const auto& c : controllers_needed(limits)) {
+    if (enabled.find(" " + c + " ") == std::string::npos && enabled.find(" " + c + "\n") == std::string::npos) {
+      why_not = "the " + c + " controller is not enabled for children of " + parent;
+      return std::nullopt;
+    }
+  }
+  // Leftovers of launchers that died: empty sandbox-* cgroups.
+  if (DIR* d = opendir(parent.c_str())) {
+    while (dirent* e = readdir(d)) {
+      const std::string n = e->d_name;
+      if (n.rfind("sandbox-", 0) == 0 && cgroup_is_empty(parent + "/" + n)) rmdir((parent + "/" + n).c_str());
+    }
+    closedir(d);
+  }
+  SandboxCgroup cg;
+  cg.path_ = parent + "/sandbox-" + name;
+  if (mkdir(cg.path_.c_str(), 0755) != 0) {
+    why_not = "cannot create " + cg.path_ + ": " + std::strerror(errno);
+    return std::nullopt;
+  }
+  for (const auto& [file, value] : cgroup_writes(limits)) {
+    if (!write_text(cg.path_ + "/" + file, value)) {
+      why_not = "cannot write " + file + " in " + cg.path_ + ": " + std::strerror(errno);
+      rmdir(cg.path_.c_str());
+      cg.path_.clear();
+      return std::nullopt;
+    }
+  }
+  cg.dir_ = Fd(open(cg.path_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  return cg;
+}
+
+SandboxCgroup::~SandboxCgroup() {
+  if (path_.empty()) return;
+  dir_.reset();
+  // The sandbox's processes are gone or going (pid 1 has exited); the cgroup empties a
+  // moment later.
+  for (int i = 0; i < 200 && rmdir(path_.c_str()) != 0 && errno == EBUSY; ++i) usleep(5000);
+}
+
+CgroupUsage SandboxCgroup::usage() const {
+  CgroupUsage u;
+  if (path_.empty()) return u;
+  const std::string peak = read_text(path_ + "/memory.peak");
+  if (!peak.empty()) u.memory_peak = std::strtoull(peak.c_str(), nullptr, 10);
+  u.cpu_usec = keyed_value(read_text(path_ + "/cpu.stat"), "usage_usec");
+  u.oom_kills = keyed_value(read_text(path_ + "/memory.events"), "oom_kill");
+  u.pids_max_hits = keyed_value(read_text(path_ + "/pids.events"), "max");
+  return u;
+}
+
+void apply_rlimits_in_child(const profiles::Limits& limits, bool fallback) {
+  auto set = [](int resource, unsigned long long value, const char* name) {
+    rlimit r;
+    r.rlim_cur = r.rlim_max = value == ~0ULL ? RLIM_INFINITY : static_cast<rlim_t>(value);
+    if (setrlimit(resource, &r) != 0) throw sys_error(std::string("setrlimit ") + name);
+  };
+  for (const auto& [name, value] : limits.rlimits) {
+    if (name == "nofile") set(RLIMIT_NOFILE, value, "nofile");
+    else if (name == "nproc") set(RLIMIT_NPROC, value, "nproc");
+    else if (name == "core") set(RLIMIT_CORE, value, "core");
+    else if (name == "fsize") set(RLIMIT_FSIZE, value, "fsize");
+  }
+  if (fallback && limits.memory) set(RLIMIT_AS, *limits.memory, "as");
+}
+
+}  // namespace sandbox::launcher
