@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cstdlib>
 
 namespace sandbox::launcher {
 
@@ -15,9 +16,9 @@ const std::array<const char*, 13> kReserved = {"run",    "explain", "check",   "
 
 // Options that take a value. Long forms accept "--opt=value" too.
 bool takes_value(const std::string& opt) {
-  static const std::array<const char*, 11> with_value = {"-p",     "--profile", "--name", "--home",
-                                                         "--rw",   "--ro",      "--hide", "--tmpfs",
-                                                         "--net",  "--env",     "--seccomp"};
+  static const std::array<const char*, 15> with_value = {
+      "-p",    "--profile", "--name",   "--home",  "--rw",  "--ro",  "--hide",    "--tmpfs",
+      "--net", "--env",     "--seccomp", "--memory", "--cpu", "--pids", "--timeout"};
   for (const char* o : with_value)
     if (opt == o) return true;
   return false;
@@ -62,6 +63,18 @@ bool apply_option(Invocation& inv, const std::string& opt, const std::string& va
   } else if (opt == "--env") {
     if (value.empty() || value[0] == '=') throw UsageError("--env needs NAME or NAME=VALUE");
     o.env.push_back(value);
+  } else if (opt == "--memory") {
+    o.memory = profiles::parse_size(value);
+    if (!o.memory || *o.memory == 0) throw UsageError("--memory: '" + value + "' is not a size such as 512M or 4G");
+  } else if (opt == "--cpu" || opt == "--pids" || opt == "--timeout") {
+    char* end = nullptr;
+    const double v = value.empty() ? -1 : std::strtod(value.c_str(), &end);
+    const double min = opt == "--timeout" ? 0 : opt == "--cpu" ? 0.01 : 1;
+    if (value.empty() || *end != '\0' || !(v >= min))
+      throw UsageError(opt + ": '" + value + "' is not a number" + (opt == "--timeout" ? " of seconds" : ""));
+    if (opt == "--cpu") o.cpu = v;
+    else if (opt == "--pids") o.pids = static_cast<unsigned long long>(v);
+    else o.timeout = v;
   } else if (opt == "--seccomp") {
     o.seccomp = profiles::parse_seccomp_policy(value);
     if (!o.seccomp)
@@ -78,6 +91,8 @@ bool apply_option(Invocation& inv, const std::string& opt, const std::string& va
     inv.force = true;
   } else if (opt == "-y" || opt == "--yes") {
     inv.yes = true;
+  } else if (opt == "--alongside") {
+    inv.alongside = true;
   } else if (opt == "-h" || opt == "--help") {
     inv.command = Command::kHelp;
   } else if (opt == "--version" || opt == "-V") {
@@ -170,7 +185,8 @@ Invocation parse_cli(const std::vector<std::string>& argv) {
     const std::pair<const char*, Command> with_operands[] = {
         {"explain", Command::kExplain}, {"check", Command::kCheck}, {"profiles", Command::kProfiles},
         {"diff", Command::kDiff},       {"commit", Command::kCommit}, {"reset", Command::kReset},
-        {"ps", Command::kPs},           {"stop", Command::kStop}};
+        {"ps", Command::kPs},           {"stop", Command::kStop},
+        {"desktop", Command::kDesktop}};
     const auto* found = std::find_if(std::begin(with_operands), std::end(with_operands),
                                      [&](const auto& w) { return word == w.first; });
     if (found == std::end(with_operands)) throw UsageError("'" + word + "' is not implemented yet");
@@ -192,6 +208,9 @@ Invocation parse_cli(const std::vector<std::string>& argv) {
         return inv;
       case Command::kCheck:
         if (operands.empty()) throw UsageError("check needs at least one FILE");
+        inv.args = operands;
+        return inv;
+      case Command::kDesktop:  // checked by run_desktop (launcher/desktop_commands.h)
         inv.args = operands;
         return inv;
       case Command::kProfiles:
@@ -223,6 +242,7 @@ const std::string& help_text() {
        sandbox profiles
        sandbox diff|commit|reset APP [PATH...]
        sandbox ps | enter ID [COMMAND...] | stop ID...
+       sandbox desktop install APP [--alongside] | remove APP | list
 
 Run a program in an unprivileged sandbox described by a YAML profile: the system read-only,
 a copy-on-write view of your home, secrets hidden, no host processes, no network unless the
@@ -239,6 +259,9 @@ profile allows it, no capabilities, a seccomp filter.
   ps                     running sandboxes: id, app, profile, pid, uptime, memory
   enter ID [COMMAND]     run COMMAND (default: a shell) inside running sandbox ID
   stop ID...             stop sandboxes: SIGTERM, then SIGKILL after 10 s
+  desktop install APP    make APP's menu entries run it in its sandbox
+  desktop remove APP     remove those menu entries again
+  desktop list           the menu entries installed that way
 
 Options:
   -p, --profile P        profile name, or a path to a YAML file (contains '/' or ends .yaml)
@@ -251,11 +274,16 @@ Options:
       --net MODE         none | host
       --env NAME[=VAL]   pass NAME from the host, or set it (repeatable)
       --seccomp POLICY   default | strict | devel
-  -n, --dry-run          print the resolved sandbox and exit (commit, reset: what they would do)
+      --memory SIZE      memory limit (cgroup memory.max, swap included), e.g. 512M
+      --cpu CORES        CPU limit in cores, e.g. 0.5
+      --pids N           limit on processes and threads
+      --timeout SECONDS  stop the sandbox after this long: SIGTERM, then SIGKILL; exit 124
+  -n, --dry-run          print the resolved sandbox and exit (commit, reset, desktop: what they would do)
       --json             explain, diff, ps: machine-readable output
       --stat             diff: counts and sizes per kind of change
   -f, --force            commit: apply even over conflicts
   -y, --yes              reset: do not ask
+      --alongside        desktop install: add a menu entry NAME (sandboxed) next to NAME
   -v, --verbose          say what is set up, stage by stage, with timings
   -h, --help             this text
   -V, --version          the version

@@ -10,6 +10,7 @@
 #include <iostream>
 
 #include "launcher/cli.h"
+#include "launcher/desktop_commands.h"
 #include "launcher/error.h"
 #include "launcher/explain.h"
 #include "launcher/instance.h"
@@ -155,6 +156,7 @@ int launch(const Invocation& inv, const ProfileChoice& choice, const profiles::P
     ephemeral.overrides.home = profiles::HomeMode::kEphemeral;
     spec = build_spec(ephemeral, choice, profile, host);
   }
+  for (const auto& note : spec.notes) std::fprintf(stderr, "sandbox: %s\n", note.c_str());
   return run_sandbox(spec);
 }
 
@@ -203,6 +205,12 @@ int run(const Invocation& inv) {
     case Command::kCommit:
     case Command::kReset:
       return run_layer_command(inv, host);
+    case Command::kDesktop: {
+      DesktopOptions options;
+      options.alongside = inv.alongside;
+      options.dry_run = inv.dry_run;
+      return run_desktop(host, inv.args, options);
+    }
     case Command::kExplain:
     case Command::kRun:
     case Command::kRunApp:

@@ -4,8 +4,9 @@
 set -euo pipefail
 
 build_pkgs=(cmake g++ make pkg-config libcap-dev libseccomp-dev libmount-dev libyaml-cpp-dev
-            googletest libgtest-dev libgmock-dev)
-test_pkgs=(python3 bubblewrap hyperfine procps iproute2 passwd util-linux groff-base man-db fuse-overlayfs)
+            googletest libgtest-dev libgmock-dev libglib2.0-dev)
+test_pkgs=(python3 bubblewrap hyperfine procps iproute2 passwd util-linux groff-base man-db fuse-overlayfs
+           desktop-file-utils)
 
 want=("${build_pkgs[@]}")
 [ "${1:-}" = "--test" ] && want+=("${test_pkgs[@]}")
