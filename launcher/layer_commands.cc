@@ -10,6 +10,7 @@
 
 #include "launcher/error.h"
 #include "launcher/instance.h"
+#include "overlay/paths.h"
 #include "overlay/changes.h"
 #include "overlay/commit.h"
 #include "overlay/format.h"
@@ -125,24 +126,16 @@ std::string home_relative_path(const std::string& arg, const HostFacts& host) {
   }
   // Lexically: "a/./b" is "a/b", "a/../b" is "b"; nothing may climb out of the home.
   std::vector<std::string> parts;
-  size_t pos = 0;
-  while (pos <= rest.size()) {
-    size_t next = rest.find('/', pos);
-    if (next == std::string::npos) next = rest.size();
-    const std::string part = rest.substr(pos, next - pos);
-    pos = next + 1;
-    if (part.empty() || part == ".") continue;
-    if (part == "..") {
-      if (parts.empty())
-        throw std::invalid_argument(arg + " is outside the home (" + host.home + ")");
+  for (const auto& part : overlay::path_components(rest)) {
+    if (part != "..") {
+      parts.push_back(part);
+    } else if (parts.empty()) {
+      throw std::invalid_argument(arg + " is outside the home (" + host.home + ")");
+    } else {
       parts.pop_back();
-      continue;
     }
-    parts.push_back(part);
   }
-  std::string out;
-  for (const auto& p : parts) out += (out.empty() ? "" : "/") + p;
-  return out;
+  return overlay::join_components(parts);
 }
 
 int run_diff(const HostFacts& host, const LayerCommandArgs& args, const CommandIo& io) {

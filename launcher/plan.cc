@@ -5,6 +5,7 @@
 
 #include "launcher/instance.h"
 #include "overlay/layer.h"
+#include "overlay/paths.h"
 
 namespace sandbox::launcher {
 
@@ -21,19 +22,11 @@ bool is_under(const std::string& path, const std::string& dir) {
 
 // Collapses "//" and "/./", drops a trailing "/", refuses "..".
 std::string normalize(const std::string& path, const std::string& where) {
-  std::string out;
-  size_t pos = 0;
-  while (pos <= path.size()) {
-    size_t next = path.find('/', pos);
-    if (next == std::string::npos) next = path.size();
-    const std::string part = path.substr(pos, next - pos);
-    pos = next + 1;
-    if (part.empty() || part == ".") continue;
+  const std::vector<std::string> parts = overlay::path_components(path);
+  for (const auto& part : parts)
     if (part == "..")
       throw PlanError(where + ": '" + path + "': '..' is not allowed in paths; name the real path");
-    out += "/" + part;
-  }
-  return out.empty() ? "/" : out;
+  return "/" + overlay::join_components(parts);
 }
 
 // `sandbox APP`, or `sandbox explain APP` with APP a name rather than a file: APP names the

@@ -1,5 +1,7 @@
 #include "overlay/changes.h"
 
+#include "overlay/paths.h"
+
 #include <unistd.h>
 
 #include <algorithm>
@@ -24,18 +26,10 @@ void collect(const Node& n, std::vector<Change>& out) {
 std::string normalize_relative_path(const std::string& path) {
   if (!path.empty() && path[0] == '/')
     throw LayerError(path, EINVAL, "expected a path relative to the home");
-  std::string out;
-  size_t pos = 0;
-  while (pos <= path.size()) {
-    size_t next = path.find('/', pos);
-    if (next == std::string::npos) next = path.size();
-    const std::string part = path.substr(pos, next - pos);
-    pos = next + 1;
-    if (part.empty() || part == ".") continue;
+  const std::vector<std::string> parts = path_components(path);
+  for (const auto& part : parts)
     if (part == "..") throw LayerError(path, EINVAL, "'..' is not allowed in a layer path");
-    out = out.empty() ? part : out + "/" + part;
-  }
-  return out;
+  return join_components(parts);
 }
 
 bool path_selected(const std::string& path, const std::vector<std::string>& only) {
