@@ -142,6 +142,7 @@ std::optional<SandboxCgroup> SandboxCgroup::create(const std::string& name, cons
     closedir(d);
   }
   SandboxCgroup cg;
+  cg.owned_ = true;
   cg.path_ = parent + "/sandbox-" + name;
   if (mkdir(cg.path_.c_str(), 0755) != 0) {
     why_not = "cannot create " + cg.path_ + ": " + std::strerror(errno);
@@ -159,8 +160,23 @@ std::optional<SandboxCgroup> SandboxCgroup::create(const std::string& name, cons
   return cg;
 }
 
+SandboxCgroup SandboxCgroup::adopt(const std::string& path) {
+  SandboxCgroup cg;
+  cg.path_ = path;
+  return cg;
+}
+
+std::optional<SandboxCgroup> SandboxCgroup::of_process(pid_t pid) {
+  const std::string mount = cgroup2_mount();
+  const std::string own = cgroup2_path_of(read_text("/proc/" + std::to_string(pid) + "/cgroup"));
+  if (mount.empty() || own.empty()) return std::nullopt;
+  return adopt(mount + own);
+}
+
+bool SandboxCgroup::add(pid_t pid) const { return write_text(path_ + "/cgroup.procs", std::to_string(pid)); }
+
 SandboxCgroup::~SandboxCgroup() {
-  if (path_.empty()) return;
+  if (path_.empty() || !owned_) return;
   dir_.reset();
   // The sandbox's processes are gone or going (pid 1 has exited); the cgroup empties a
   // moment later.

@@ -49,6 +49,13 @@ class SandboxCgroup {
   static std::optional<SandboxCgroup> create(const std::string& name, const profiles::Limits& limits,
                                              std::string& why_not);
 
+  // A cgroup someone else made (systemd's scope): read, never removed.
+  static SandboxCgroup adopt(const std::string& path);
+  // The cgroup of process `pid` (cgroup v2), adopted.
+  static std::optional<SandboxCgroup> of_process(pid_t pid);
+  // Moves `pid` in (cgroup.procs). Returns false with errno set.
+  bool add(pid_t pid) const;
+
   int fd() const { return dir_.get(); }         // for CLONE_INTO_CGROUP
   const std::string& path() const { return path_; }
   CgroupUsage usage() const;
@@ -56,6 +63,7 @@ class SandboxCgroup {
  private:
   std::string path_;
   Fd dir_;
+  bool owned_ = false;
 };
 
 // Applies limits.rlimits, and for `fallback` the rlimit approximations of the cgroup limits

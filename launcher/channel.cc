@@ -38,8 +38,11 @@ std::string encode(const Message& m) {
     return out;
   }
   if (m.type == Message::Type::kLog || m.type == Message::Type::kNotice ||
-      m.type == Message::Type::kFuse) {
-    field(m.type == Message::Type::kLog ? "L" : m.type == Message::Type::kNotice ? "N" : "F");
+      m.type == Message::Type::kFuse || m.type == Message::Type::kGo) {
+    field(m.type == Message::Type::kLog      ? "L"
+          : m.type == Message::Type::kNotice ? "N"
+          : m.type == Message::Type::kFuse   ? "F"
+                                             : "G");
     out += m.text;
     return out;
   }
@@ -66,10 +69,11 @@ std::optional<Message> decode(const std::string& packet) {
     }
     return m;
   }
-  if (parts.size() == 2 && (parts[0] == "L" || parts[0] == "N" || parts[0] == "F")) {
+  if (parts.size() == 2 && (parts[0] == "L" || parts[0] == "N" || parts[0] == "F" || parts[0] == "G")) {
     m.type = parts[0] == "L"   ? Message::Type::kLog
              : parts[0] == "N" ? Message::Type::kNotice
-                               : Message::Type::kFuse;
+             : parts[0] == "F" ? Message::Type::kFuse
+                               : Message::Type::kGo;
     m.text = parts[1];
     return m;
   }

@@ -13,7 +13,9 @@ namespace sandbox::launcher {
 struct Message {
   // kFuse: the child asks the parent to start fuse-overlayfs for it (fd attached: /dev/fuse);
   // the parent answers kFuse with text "ok" or an error.
-  enum class Type { kError, kLog, kExit, kNotice, kFuse } type = Type::kLog;
+  // kGo: the parent lets the child start its setup (it is in its cgroup now); text
+  // "fallback" when no cgroup could be had and rlimits stand in.
+  enum class Type { kError, kLog, kExit, kNotice, kFuse, kGo } type = Type::kLog;
   SetupError error;  // kError
   std::string text;  // kLog (shown with -v), kNotice (always shown)
   int exit_code = 0; // kExit: the app's status, already mapped (DESIGN.md: 128+N for signal N)

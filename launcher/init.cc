@@ -1,6 +1,7 @@
 #include "launcher/init.h"
 
 #include <fcntl.h>
+#include <sched.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/ioctl.h>
@@ -213,7 +214,8 @@ const std::vector<int>& forwarded_signals() {
   return sigs;
 }
 
-void child_main(const SandboxSpec& spec, const ChildArgs& a) {
+void child_main(const SandboxSpec& spec, const ChildArgs& args) {
+  ChildArgs a = args;
   g_sock = a.sock;
   g_verbose = spec.verbose;
   // Die with the launcher. If it already died before this line, the channel shows it.
@@ -225,6 +227,12 @@ void child_main(const SandboxSpec& spec, const ChildArgs& a) {
   // pid 1 too leaves the caller's session: whatever it holds can never be the caller's
   // controlling terminal.
   setsid();
+  if (a.wait_for_go) {
+    auto go = recv_message(g_sock);
+    if (!go || go->type != Message::Type::kGo) _exit(125);  // the launcher gave up on us
+    a.rlimit_fallback = go->text == "fallback";
+    if (unshare(CLONE_NEWCGROUP) != 0) fail(sys_error("unshare", "cgroup namespace"), "cgroup");
+  }
 
   // The child's setup, in order. The seccomp filter is not here: it is loaded by the app's
   // process as the last step before execve (exec_app).

@@ -20,6 +20,8 @@ struct ChildArgs {
   std::map<std::string, std::string> dbus_sockets;  // bus -> the proxy's socket (host path)
   const std::vector<sock_filter>* seccomp = nullptr;
   bool rlimit_fallback = false;  // no cgroup: approximate the memory limit with RLIMIT_AS
+  bool wait_for_go = false;      // limits: wait until the parent has put us in our cgroup, then
+                                 // make the cgroup namespace (see run.cc)
 };
 
 // The signals the launcher and the init forward to the app.

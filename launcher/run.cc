@@ -26,6 +26,7 @@
 #include <optional>
 
 #include "launcher/cgroup.h"
+#include "launcher/systemd_scope.h"
 #include "launcher/channel.h"
 #include "launcher/error.h"
 #include "launcher/init.h"
@@ -97,6 +98,7 @@ struct Launch {
   Fd dbus_sync;
   std::string dbus_dir;         // its sockets
   std::map<std::string, std::string> dbus_sockets;
+  std::function<void()> on_app_exit;  // runs when pid 1 reports the app's status
 
   ~Launch() {
     if (dbus_proxy > 0) {
@@ -323,6 +325,7 @@ int supervise(pid_t child, const SandboxSpec& spec, Launch& l) {
     } else if (m.type == Message::Type::kExit) {
       exit_code = m.exit_code;
       exited = true;
+      if (l.on_app_exit) l.on_app_exit();
     } else if (!error) {
       error = m.error;
     }
@@ -441,51 +444,68 @@ int run_sandbox(const SandboxSpec& spec) {
   } catch (SetupError& e) {
     return report(e, "");
   }
-  // Limits: a cgroup of the sandbox's own where a delegated subtree allows it (cgroup.h).
-  std::optional<SandboxCgroup> cgroup;
-  bool rlimit_fallback = false;
-  if (wants_cgroup(spec.limits)) {
-    const auto t0 = Clock::now();
-    std::string why_not;
-    unsigned char rnd[3];
-    char tag[8] = "000000";
-    if (getrandom(rnd, sizeof(rnd), 0) == sizeof(rnd)) std::snprintf(tag, sizeof(tag), "%02x%02x%02x", rnd[0], rnd[1], rnd[2]);
-    cgroup = SandboxCgroup::create(spec.app + "-" + tag, spec.limits, why_not);
-    if (!cgroup) {
-      if (spec.limits.required.value_or(false))
-        return report(sys_error("apply the cgroup limits:", why_not, EOPNOTSUPP,
-                                "limits.required is set; run where a cgroup v2 subtree is delegated to "
-                                "you, or drop limits.required"),
-                      "cgroup");
-      log_line("cgroup limits not applied (" + why_not + "): memory is capped with RLIMIT_AS only; "
-               "cpu, pids and io_weight are not enforced");
-      rlimit_fallback = true;
-    } else if (spec.verbose) {
-      log_line("limits: cgroup " + cgroup->path());
-    }
-    log_stage(spec, "cgroup", t0);
-  }
+  // Limits: pid 1 waits (sync point "go") until it is in its cgroup, which is made by the
+  // first backend that works: a systemd user scope, else a delegated cgroup v2 subtree, else
+  // none (rlimits only). Its cgroup namespace is made after the move, so that the sandbox's
+  // cgroup is its root.
+  const bool limited = wants_cgroup(spec.limits);
   const auto t_clone = Clock::now();
-  long pid;
-  if (cgroup) {
-    // Born inside its cgroup: nothing of the sandbox ever runs outside the limits.
-    clone_args args{};
-    args.flags = clone_flags(spec) | CLONE_INTO_CGROUP;
-    args.exit_signal = SIGCHLD;
-    args.cgroup = static_cast<unsigned long long>(cgroup->fd());
-    pid = syscall(SYS_clone3, &args, sizeof(args));
-  } else {
-    pid = syscall(SYS_clone, clone_flags(spec) | SIGCHLD, nullptr, nullptr, nullptr, nullptr);
-  }
+  unsigned long flags = clone_flags(spec);
+  if (limited) flags &= ~static_cast<unsigned long>(CLONE_NEWCGROUP);
+  const long pid = syscall(SYS_clone, flags | SIGCHLD, nullptr, nullptr, nullptr, nullptr);
   if (pid == 0) {
     l.parent_sock.reset();
     l.sigfd.reset();
     ChildArgs args = child_args(l);
-    args.rlimit_fallback = rlimit_fallback;
+    args.wait_for_go = limited;
     child_main(spec, args);
   }
   if (pid < 0) return report(sys_error("clone", "(new user, mount, pid, ipc, uts, cgroup namespaces)"), "clone");
   log_stage(spec, "clone", t_clone, " (pid " + std::to_string(pid) + ")");
+
+  std::optional<SandboxCgroup> cgroup;  // ours to remove (delegated), or systemd's (scope)
+  if (limited) {
+    const auto t0 = Clock::now();
+    unsigned char rnd[3] = {};
+    char tag[8];
+    if (getrandom(rnd, sizeof(rnd), 0) != sizeof(rnd)) rnd[0] = static_cast<unsigned char>(pid);
+    std::snprintf(tag, sizeof(tag), "%02x%02x%02x", rnd[0], rnd[1], rnd[2]);
+    const std::string name = spec.app + "-" + tag;
+    std::string backend, why_scope, why_delegated;
+    why_scope = start_scope("sandbox-" + name + ".scope", static_cast<pid_t>(pid), spec.limits,
+                            "sandbox " + spec.app + " (" + spec.profile_name + ")");
+    if (why_scope.empty()) {
+      cgroup = SandboxCgroup::of_process(static_cast<pid_t>(pid));
+      backend = "systemd user scope sandbox-" + name + ".scope";
+    } else if ((cgroup = SandboxCgroup::create(name, spec.limits, why_delegated))) {
+      if (!cgroup->add(static_cast<pid_t>(pid))) {
+        why_delegated = "cannot move the sandbox into " + cgroup->path() + ": " + std::strerror(errno);
+        cgroup.reset();
+      } else {
+        backend = "delegated cgroup " + cgroup->path();
+      }
+    }
+    Message go;
+    go.type = Message::Type::kGo;
+    if (backend.empty()) {
+      const std::string why = why_scope + "; " + why_delegated;
+      if (spec.limits.required.value_or(false)) {
+        kill(static_cast<pid_t>(pid), SIGKILL);
+        waitpid(static_cast<pid_t>(pid), nullptr, 0);
+        return report(sys_error("apply the cgroup limits:", why, EOPNOTSUPP,
+                                "limits.required is set; run under a systemd user manager or in a "
+                                "delegated cgroup v2 subtree, or drop limits.required"),
+                      "cgroup");
+      }
+      log_line("cgroup limits not applied (" + why + "): memory is capped with RLIMIT_AS only; "
+               "cpu, pids and io_weight are not enforced");
+      go.text = "fallback";
+    } else if (spec.verbose) {
+      log_line("limits: " + backend);
+    }
+    send_message(l.parent_sock.get(), go);
+    log_stage(spec, "cgroup", t0);
+  }
 
   // The record that `sandbox ps`, `enter` and `stop` find; removed when we return.
   InstanceHandle record;
@@ -510,11 +530,11 @@ int run_sandbox(const SandboxSpec& spec) {
     waitpid(static_cast<pid_t>(pid), nullptr, 0);
     return report(e, "record");
   }
+  // The counters, read while pid 1 still holds the cgroup (systemd collects an empty scope).
+  CgroupUsage u;
+  if (cgroup) l.on_app_exit = [&] { u = cgroup->usage(); };
   int code = supervise(static_cast<pid_t>(pid), spec, l);
   if (cgroup) {
-    // pid 1 is gone; the rest of the sandbox follows within moments. Read the counters.
-    for (int i = 0; i < 100 && waitpid(static_cast<pid_t>(pid), nullptr, WNOHANG) == 0; ++i) usleep(2000);
-    const CgroupUsage u = cgroup->usage();
     if (u.oom_kills > 0 && spec.limits.memory) {
       log_line("memory limit " + std::to_string(*spec.limits.memory >> 20) + "M reached: the kernel "
                "killed the app (raise limits.memory or --memory)");

@@ -3,9 +3,10 @@
 # benchmarks). Installs only what is missing; needs root for apt-get.
 set -euo pipefail
 
-build_pkgs=(cmake g++ make pkg-config libcap-dev libseccomp-dev libmount-dev libyaml-cpp-dev
+build_pkgs=(cmake g++ make pkg-config libcap-dev libseccomp-dev libmount-dev libyaml-cpp-dev libsystemd-dev
             googletest libgtest-dev libgmock-dev libglib2.0-dev)
 test_pkgs=(python3 bubblewrap hyperfine procps iproute2 passwd util-linux groff-base man-db fuse-overlayfs
+           qemu-system-x86 linux-image-amd64 busybox-static systemd dbus-user-session libpam-systemd
            desktop-file-utils)
 
 want=("${build_pkgs[@]}")
