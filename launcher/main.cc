@@ -7,7 +7,6 @@
 #include <ctime>
 
 #include <cstdio>
-#include <iostream>
 
 #include "launcher/cli.h"
 #include "launcher/desktop_commands.h"
