@@ -22,7 +22,7 @@ const Keys kTopKeys{"version",  "name",     "description", "extends", "command",
                     "filesystem", "network", "env",     "security", "instance", "display",
                     "audio",    "gpu",      "dbus",     "limits", "desktop_entry"};
 const Keys kHomeKeys{"mode", "size"};
-const Keys kFilesystemKeys{"rw", "ro", "hide", "tmpfs", "dev"};
+const Keys kFilesystemKeys{"rw", "ro", "hide", "show", "tmpfs", "dev"};
 const Keys kDbusKeys{"session", "system"};
 const Keys kDbusRuleKeys{"talk", "own", "see", "call", "broadcast"};
 const Keys kNetworkKeys{"mode"};
@@ -432,6 +432,7 @@ void Parser::parse_filesystem(const Entry& entry, Profile& profile) const {
                                  : e.key == "ro"   ? profile.ro
                                  : e.key == "hide" ? profile.hide
                                  : e.key == "dev"  ? profile.dev
+                                 : e.key == "show" ? profile.show
                                                    : profile.tmpfs;
     to.insert(to.end(), paths.begin(), paths.end());
   }

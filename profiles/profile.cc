@@ -169,7 +169,19 @@ Profile merge(const Profile& base, const Profile& overlay) {
   if (overlay.home_mode) out.home_mode = overlay.home_mode;
   append(out.rw, overlay.rw);
   append(out.ro, overlay.ro);
+  // `show` in the overlay lifts the base's hides of the same path (as written: ~/x is not
+  // $HOME/x); then the overlay's own hides apply.
+  if (!overlay.show.empty()) {
+    std::vector<PathEntry> kept;
+    for (const auto& h : out.hide) {
+      bool shown = false;
+      for (const auto& s : overlay.show) shown = shown || s.path == h.path;
+      if (!shown) kept.push_back(h);
+    }
+    out.hide = std::move(kept);
+  }
   append(out.hide, overlay.hide);
+  append(out.show, overlay.show);
   append(out.tmpfs, overlay.tmpfs);
   append(out.dev, overlay.dev);
   if (overlay.network_mode) out.network_mode = overlay.network_mode;

@@ -88,6 +88,9 @@ struct Profile {
   std::optional<InstanceMode> instance;
   std::vector<PathEntry> rw, ro, hide, tmpfs;
   std::vector<PathEntry> dev;  // extra device nodes (filesystem.dev)
+  // Lifts `hide` entries of the same path inherited through `extends` (a browser's profile
+  // shows its own ~/.mozilla, which `default` hides from everything else).
+  std::vector<PathEntry> show;
   std::optional<std::vector<DisplayKind>> display;  // lists append (deduplicated)
   std::optional<bool> audio;
   std::optional<bool> gpu;

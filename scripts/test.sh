@@ -7,6 +7,7 @@ cd "$(dirname "$0")/.."
 jobs=$(nproc)
 
 ./scripts/deps.sh --test
+[ "$(id -u)" -ne 0 ] || ./tests/system/setup.sh  # the system tier's services and apps
 
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build -j"$jobs"

@@ -315,7 +315,7 @@ TEST_F(ShippedProfiles, Default) {
             (std::vector<std::string>{
                 "~/.ssh", "~/.gnupg", "~/.aws", "~/.azure", "~/.config/gcloud", "~/.kube",
                 "~/.docker", "~/.netrc", "~/.password-store", "~/.local/share/keyrings",
-                "~/.pki", "~/.mozilla", "~/.config/chromium", "~/.config/google-chrome",
+                "~/.pki", "~/.mozilla", "~/.config/mozilla", "~/.config/chromium", "~/.config/google-chrome",
                 "~/.git-credentials", "~/.config/gh", "~/.bash_history", "~/.zsh_history",
                 "~/.python_history"}));
   EXPECT_EQ(p.env_keep,
@@ -347,7 +347,7 @@ TEST_F(ShippedProfiles, Shell) {
   EXPECT_EQ(p.extends_files.size(), 2u);
   EXPECT_EQ(p.home_mode, HomeMode::kOverlay);
   EXPECT_EQ(p.network_mode, NetworkMode::kNone);
-  EXPECT_EQ(p.hide.size(), 19u);
+  EXPECT_EQ(p.hide.size(), 20u);
   EXPECT_EQ(p.env_keep.size(), 12u);
 }
 

@@ -142,3 +142,22 @@ TEST(ProfileMerge, DefaultSearchDirs) {
 
 }  // namespace
 }  // namespace sandbox::profiles
+
+namespace sandbox::profiles {
+namespace {
+TEST(ProfileMerge, ShowLiftsInheritedHides) {
+  Profile base;
+  base.hide = {PathEntry{"~/.mozilla", false, {}}, PathEntry{"~/.ssh", false, {}}};
+  Profile child;
+  child.show = {PathEntry{"~/.mozilla", false, {}}};
+  child.hide = {PathEntry{"~/.config/x", false, {}}};
+  const Profile m = merge(base, child);
+  std::vector<std::string> hidden;
+  for (const auto& h : m.hide) hidden.push_back(h.path);
+  EXPECT_EQ(hidden, (std::vector<std::string>{"~/.ssh", "~/.config/x"}));
+  // A grandchild inherits the lifted hide as lifted.
+  const Profile g = merge(m, Profile{});
+  EXPECT_EQ(g.hide.size(), 2u);
+}
+}  // namespace
+}  // namespace sandbox::profiles
