@@ -126,10 +126,24 @@ std::optional<SandboxCgroup> SandboxCgroup::create(const std::string& name, cons
     why_not = "no delegated cgroup (" + parent + " is not writable)";
     return std::nullopt;
   }
-  const std::string enabled = " " + read_text(parent + "/cgroup.subtree_control") + " ";
+  // A delegated cgroup has the controllers available (cgroup.controllers); enabling them for
+  // its children is the delegatee's job (cgroup v2's "no internal processes" rule allows it
+  // because the processes live in leaves, as ours does).
+  auto has = [](const std::string& list, const std::string& c) {
+    std::istringstream in(list);
+    std::string w;
+    while (in >> w)
+      if (w == c) return true;
+    return false;
+  };
   for (const auto& c : controllers_needed(limits)) {
-    if (enabled.find(" " + c + " ") == std::string::npos && enabled.find(" " + c + "\n") == std::string::npos) {
-      why_not = "the " + c + " controller is not enabled for children of " + parent;
+    if (has(read_text(parent + "/cgroup.subtree_control"), c)) continue;
+    if (!has(read_text(parent + "/cgroup.controllers"), c)) {
+      why_not = "the " + c + " controller is not available in " + parent;
+      return std::nullopt;
+    }
+    if (!write_text(parent + "/cgroup.subtree_control", "+" + c)) {
+      why_not = "cannot enable the " + c + " controller for children of " + parent + ": " + std::strerror(errno);
       return std::nullopt;
     }
   }
