@@ -205,6 +205,9 @@ CgroupUsage SandboxCgroup::usage() const {
   u.cpu_usec = keyed_value(read_text(path_ + "/cpu.stat"), "usage_usec");
   u.oom_kills = keyed_value(read_text(path_ + "/memory.events"), "oom_kill");
   u.pids_max_hits = keyed_value(read_text(path_ + "/pids.events"), "max");
+  u.memory_current = std::strtoull(read_text(path_ + "/memory.current").c_str(), nullptr, 10);
+  u.pids_current = std::strtoull(read_text(path_ + "/pids.current").c_str(), nullptr, 10);
+  u.pids_peak = std::strtoull(read_text(path_ + "/pids.peak").c_str(), nullptr, 10);
   return u;
 }
 

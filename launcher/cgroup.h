@@ -34,6 +34,9 @@ struct CgroupUsage {
   unsigned long long cpu_usec = 0;     // cpu.stat usage_usec
   unsigned long long oom_kills = 0;    // memory.events oom_kill
   unsigned long long pids_max_hits = 0;  // pids.events max
+  unsigned long long memory_current = 0;  // bytes, now
+  unsigned long long pids_current = 0;
+  unsigned long long pids_peak = 0;       // pids.peak (Linux 6.?), 0 when unknown
 };
 
 class SandboxCgroup {

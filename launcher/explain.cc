@@ -154,6 +154,30 @@ std::string explain_text(const SandboxSpec& s) {
     if (!b.policy.broadcast.empty()) parts.push_back("hear " + join(b.policy.broadcast, ", "));
     o << (parts.empty() ? "the bus itself and nothing else" : join(parts, "; ")) << "\n";
   }
+  {
+    const auto& l = s.limits;
+    std::vector<std::string> parts;
+    char buf[64];
+    if (l.memory) parts.push_back("memory " + std::to_string(*l.memory >> 20) + " MiB");
+    if (l.cpu) {
+      std::snprintf(buf, sizeof(buf), "cpu %g cores", *l.cpu);
+      parts.push_back(buf);
+    }
+    if (l.pids) parts.push_back("pids " + std::to_string(*l.pids));
+    if (l.io_weight) parts.push_back("io weight " + std::to_string(*l.io_weight));
+    o << "Limits: " << (parts.empty() ? "none" : join(parts, ", "));
+    if (!parts.empty())
+      o << " (through a systemd user scope, else a delegated cgroup v2 subtree, else only as "
+           "rlimits" << (l.required.value_or(false) ? ", which is refused: limits.required" : "")
+        << "; `-v` says which at launch)";
+    o << "\n";
+    if (l.timeout && *l.timeout > 0) {
+      std::snprintf(buf, sizeof(buf), "%g", *l.timeout);
+      o << "Timeout: " << buf << " s (then SIGTERM, SIGKILL 5 s later, exit status 124)\n";
+    }
+    for (const auto& [name, value] : l.rlimits)
+      o << "Rlimit " << name << ": " << (value == ~0ULL ? std::string("unlimited") : std::to_string(value)) << "\n";
+  }
   for (const auto& n : s.notes) o << "Note: " << n << "\n";
   o << "Privileges: your own uid " << s.uid << " and gid " << s.gid
     << "; no capabilities; no_new_privs (setuid programs gain nothing); a new session "
@@ -207,6 +231,15 @@ std::string explain_json(const SandboxSpec& s) {
   }
   o << "],\n";
   o << "  \"notes\": " << list(s.notes) << ",\n";
+  {
+    const auto& l = s.limits;
+    auto num = [](auto v) { return v ? std::to_string(*v) : std::string("null"); };
+    o << "  \"limits\": {\"memory\": " << num(l.memory) << ", \"cpu\": "
+      << (l.cpu ? std::to_string(*l.cpu) : "null") << ", \"pids\": " << num(l.pids)
+      << ", \"io_weight\": " << num(l.io_weight) << ", \"timeout\": "
+      << (l.timeout ? std::to_string(*l.timeout) : "null") << ", \"required\": "
+      << (l.required.value_or(false) ? "true" : "false") << "},\n";
+  }
   o << "  \"mounts\": [\n";
   for (size_t i = 0; i < s.mounts.size(); ++i) {
     const auto& m = s.mounts[i];

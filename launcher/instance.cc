@@ -124,7 +124,8 @@ std::string encode_record(const InstanceRecord& r) {
     << "nested_userns=" << (r.nested_userns ? 1 : 0) << "\n"
     << "own_network=" << (r.own_network ? 1 : 0) << "\n"
     << "home=" << escape(r.home) << "\n"
-    << "cwd=" << escape(r.cwd) << "\n";
+    << "cwd=" << escape(r.cwd) << "\n"
+    << "cgroup=" << escape(r.cgroup) << "\n";
   for (const auto& kv : r.env) o << "env=" << escape(kv) << "\n";
   return o.str();
 }
@@ -151,6 +152,7 @@ std::optional<InstanceRecord> decode_record(const std::string& text) {
       else if (key == "own_network") r.own_network = value == "1";
       else if (key == "home") r.home = value;
       else if (key == "cwd") r.cwd = value;
+      else if (key == "cgroup") r.cgroup = value;
       else if (key == "env") r.env.push_back(value);
     }
   } catch (...) {

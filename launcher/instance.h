@@ -30,6 +30,7 @@ struct InstanceRecord {
   bool own_network = true;
   std::string home;
   std::string cwd;
+  std::string cgroup;      // the sandbox's cgroup directory when it has limits, else ""
   std::vector<std::string> env;
 
   std::string dir;         // where the record lives (not serialized)

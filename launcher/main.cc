@@ -10,6 +10,7 @@
 
 #include "launcher/cli.h"
 #include "launcher/desktop_commands.h"
+#include "launcher/cgroup.h"
 #include "launcher/error.h"
 #include "launcher/explain.h"
 #include "launcher/instance.h"
@@ -61,26 +62,50 @@ std::string human_duration(long long seconds) {
   return buf;
 }
 
+// With limits, the figures come from the sandbox's cgroup (memory now and at peak, CPU time,
+// processes); without, memory is the resident memory of its processes.
 int list_running(const HostFacts& host, bool json) {
   const auto now = static_cast<long long>(std::time(nullptr));
   const auto all = list_instances(host);
+  struct Row {
+    double mem_mb, peak_mb, cpu_s;
+    long long procs;
+  };
+  auto figures = [](const InstanceRecord& r) {
+    if (r.cgroup.empty()) return Row{instance_rss_kb(r) / 1024.0, -1, -1, -1};
+    const CgroupUsage u = SandboxCgroup::adopt(r.cgroup).usage();
+    return Row{u.memory_current / 1048576.0, u.memory_peak ? u.memory_peak / 1048576.0 : -1,
+               u.cpu_usec / 1e6, static_cast<long long>(u.pids_current)};
+  };
   if (json) {
     std::printf("[");
     for (size_t i = 0; i < all.size(); ++i) {
       const auto& r = all[i];
+      const Row f = figures(r);
       std::printf("%s\n  {\"id\": %s, \"app\": %s, \"profile\": %s, \"pid\": %d, \"started\": %lld, "
-                  "\"uptime_s\": %lld, \"rss_kb\": %llu}",
+                  "\"uptime_s\": %lld, \"memory_mb\": %.1f, \"peak_memory_mb\": %s, \"cpu_s\": %s, "
+                  "\"processes\": %s, \"cgroup\": %s}",
                   i ? "," : "", json_quote(r.id).c_str(), json_quote(r.app).c_str(),
-                  json_quote(r.profile).c_str(), r.init_pid, r.started, now - r.started,
-                  instance_rss_kb(r));
+                  json_quote(r.profile).c_str(), r.init_pid, r.started, now - r.started, f.mem_mb,
+                  f.peak_mb < 0 ? "null" : std::to_string(f.peak_mb).c_str(),
+                  f.cpu_s < 0 ? "null" : std::to_string(f.cpu_s).c_str(),
+                  f.procs < 0 ? "null" : std::to_string(f.procs).c_str(),
+                  r.cgroup.empty() ? "null" : json_quote(r.cgroup).c_str());
     }
     std::printf("%s]\n", all.empty() ? "" : "\n");
     return 0;
   }
-  std::printf("%-24s %-14s %-10s %8s %8s %10s\n", "ID", "APP", "PROFILE", "PID", "UPTIME", "MEMORY");
+  std::printf("%-24s %-14s %-10s %8s %8s %10s %10s %8s %5s\n", "ID", "APP", "PROFILE", "PID", "UPTIME",
+              "MEMORY", "PEAK", "CPU", "PROCS");
   for (const auto& r : all) {
-    std::printf("%-24s %-14s %-10s %8d %8s %8.1fMB\n", r.id.c_str(), r.app.c_str(), r.profile.c_str(),
-                r.init_pid, human_duration(now - r.started).c_str(), instance_rss_kb(r) / 1024.0);
+    const Row f = figures(r);
+    char peak[16] = "-", cpu[16] = "-", procs[16] = "-";
+    if (f.peak_mb >= 0) std::snprintf(peak, sizeof(peak), "%.1fMB", f.peak_mb);
+    if (f.cpu_s >= 0) std::snprintf(cpu, sizeof(cpu), "%.1fs", f.cpu_s);
+    if (f.procs >= 0) std::snprintf(procs, sizeof(procs), "%lld", f.procs);
+    std::printf("%-24s %-14s %-10s %8d %8s %8.1fMB %10s %8s %5s\n", r.id.c_str(), r.app.c_str(),
+                r.profile.c_str(), r.init_pid, human_duration(now - r.started).c_str(), f.mem_mb, peak,
+                cpu, procs);
   }
   return 0;
 }

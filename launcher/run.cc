@@ -523,6 +523,7 @@ int run_sandbox(const SandboxSpec& spec) {
     r.home = spec.home;
     r.cwd = spec.cwd;
     r.env = spec.env;
+    if (cgroup) r.cgroup = cgroup->path();
     r.init_start = process_start_time(static_cast<pid_t>(pid));
     record = InstanceHandle::create(spec.instances_dir, std::move(r));
   } catch (SetupError& e) {
@@ -544,8 +545,9 @@ int run_sandbox(const SandboxSpec& spec) {
                                       " reached: forks failed");
     if (spec.verbose) {
       char line[160];
-      std::snprintf(line, sizeof(line), "usage: peak memory %.1f MiB, cpu time %.2f s",
-                    static_cast<double>(u.memory_peak) / (1 << 20), static_cast<double>(u.cpu_usec) / 1e6);
+      std::snprintf(line, sizeof(line), "usage: peak memory %.1f MiB, cpu time %.2f s, processes at most %llu",
+                    static_cast<double>(u.memory_peak) / (1 << 20), static_cast<double>(u.cpu_usec) / 1e6,
+                    u.pids_peak);
       log_line(line);
     }
   }

@@ -13,36 +13,39 @@ VM_TESTS_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 VM_SELF=$(cd "$(dirname "$0")" && pwd)/$(basename "$0")
 vm_checks=0
 vm_failed=0
+vm_t0=${EPOCHREALTIME/,/.}
+# Seconds since this part started, to see where the time goes (everything is slow in the VM).
+vm_elapsed() { awk -v a="$vm_t0" -v b="${EPOCHREALTIME/,/.}" 'BEGIN { printf "%5.1fs", b - a }'; }
 
 # check DESCRIPTION COMMAND [ARGS...]: run COMMAND, count and print the outcome.
 check() {
   local what=$1; shift
   vm_checks=$((vm_checks + 1))
   if "$@"; then
-    echo "ok     $what"
+    echo "ok     $(vm_elapsed) $what"
   else
     vm_failed=$((vm_failed + 1))
-    echo "FAILED $what"
+    echo "FAILED $(vm_elapsed) $what"
   fi
 }
 # check_eq DESCRIPTION EXPECTED ACTUAL
 check_eq() {
   vm_checks=$((vm_checks + 1))
   if [ "$2" = "$3" ]; then
-    echo "ok     $1 ($3)"
+    echo "ok     $(vm_elapsed) $1 ($3)"
   else
     vm_failed=$((vm_failed + 1))
-    echo "FAILED $1: expected '$2', got '$3'"
+    echo "FAILED $(vm_elapsed) $1: expected '$2', got '$3'"
   fi
 }
 # check_le DESCRIPTION ACTUAL MAX (integers)
 check_le() {
   vm_checks=$((vm_checks + 1))
   if [ -n "$2" ] && [ "$2" -le "$3" ] 2>/dev/null; then
-    echo "ok     $1 ($2 <= $3)"
+    echo "ok     $(vm_elapsed) $1 ($2 <= $3)"
   else
     vm_failed=$((vm_failed + 1))
-    echo "FAILED $1: '$2' is not <= $3"
+    echo "FAILED $(vm_elapsed) $1: '$2' is not <= $3"
   fi
 }
 vm_skip() { echo "SKIP: $*" >&2; exit 77; }
