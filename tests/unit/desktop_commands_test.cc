@@ -11,6 +11,7 @@
 #include "launcher/cli.h"
 #include "profiles/profile.h"
 #include "tests/unit/desktop_fixture.h"
+#include "tests/unit/stream_util.h"
 
 namespace sandbox::desktop::testing {
 namespace {
@@ -19,15 +20,7 @@ using launcher::DesktopIo;
 using launcher::DesktopOptions;
 using launcher::HostFacts;
 
-std::string drain(std::FILE* f) {
-  std::fflush(f);
-  std::rewind(f);
-  std::string s;
-  char buf[4096];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof(buf), f)) > 0) s.append(buf, n);
-  return s;
-}
+using sandbox::testing::drain;
 
 class DesktopCommandsTest : public DesktopDirs {
  protected:

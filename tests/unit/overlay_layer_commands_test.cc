@@ -9,6 +9,7 @@
 #include "launcher/instance.h"
 #include "launcher/layer_commands.h"
 #include "tests/unit/overlay_fixture.h"
+#include "tests/unit/stream_util.h"
 
 namespace sandbox::overlay::testing {
 namespace {
@@ -17,15 +18,7 @@ using launcher::CommandIo;
 using launcher::HostFacts;
 using launcher::LayerCommandArgs;
 
-std::string drain(std::FILE* f) {
-  std::fflush(f);
-  std::rewind(f);
-  std::string s;
-  char buf[4096];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof(buf), f)) > 0) s.append(buf, n);
-  return s;
-}
+using sandbox::testing::drain;
 
 class LayerCommandsTest : public LayerTest {
  protected:
