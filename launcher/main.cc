@@ -9,7 +9,6 @@
 #include <cstdio>
 
 #include "launcher/cli.h"
-#include "launcher/desktop_commands.h"
 #include "launcher/cgroup.h"
 #include "launcher/error.h"
 #include "launcher/explain.h"
@@ -30,6 +29,7 @@ using namespace sandbox;
 using namespace sandbox::launcher;
 
 constexpr int kLauncherFailed = 125;
+char** g_argv = nullptr;  // main's argv, for exec_desktop_helper
 
 int list_profiles(const profiles::Loader& loader) {
   for (const auto& p : loader.list()) {
@@ -184,6 +184,26 @@ int launch(const Invocation& inv, const ProfileChoice& choice, const profiles::P
   return run_sandbox(spec);
 }
 
+// `sandbox desktop ...` is served by the sandbox-desktop helper (launcher/desktop_main.cc),
+// next to us in the build tree, in <prefix>/libexec/sandbox when installed.
+int exec_desktop_helper(const HostFacts& host) {
+  char self[4096];
+  const ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+  if (n <= 0) return kLauncherFailed;
+  self[n] = '\0';
+  const std::string dir = std::string(self).substr(0, std::string(self).rfind('/'));
+  const std::string prefix = dir.substr(0, dir.rfind('/'));
+  setenv("SANDBOX_LAUNCHER", self, 1);
+  (void)host;
+  for (const std::string& helper : {dir + "/sandbox-desktop", prefix + "/libexec/sandbox/sandbox-desktop"}) {
+    if (access(helper.c_str(), X_OK) != 0) continue;
+    g_argv[0] = const_cast<char*>(helper.c_str());
+    execv(helper.c_str(), g_argv);
+  }
+  std::fprintf(stderr, "sandbox: desktop: the sandbox-desktop helper is not installed next to %s\n", self);
+  return kLauncherFailed;
+}
+
 int run_layer_command(const Invocation& inv, const HostFacts& host) {
   LayerCommandArgs args;
   args.app = inv.app;
@@ -229,12 +249,8 @@ int run(const Invocation& inv) {
     case Command::kCommit:
     case Command::kReset:
       return run_layer_command(inv, host);
-    case Command::kDesktop: {
-      DesktopOptions options;
-      options.alongside = inv.alongside;
-      options.dry_run = inv.dry_run;
-      return run_desktop(host, inv.args, options);
-    }
+    case Command::kDesktop:
+      return exec_desktop_helper(host);
     case Command::kExplain:
     case Command::kRun:
     case Command::kRunApp:
@@ -261,6 +277,7 @@ int run(const Invocation& inv) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  g_argv = argv;
   std::vector<std::string> args(argv, argv + argc);
   Invocation inv;
   try {
