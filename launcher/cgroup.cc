@@ -220,7 +220,9 @@ CgroupUsage SandboxCgroup::usage() const {
   const std::string peak = read_text(path_ + "/memory.peak");
   if (!peak.empty()) u.memory_peak = std::strtoull(peak.c_str(), nullptr, 10);
   u.cpu_usec = keyed_value(read_text(path_ + "/cpu.stat"), "usage_usec");
-  u.oom_kills = keyed_value(read_text(path_ + "/memory.events"), "oom_kill");
+  const std::string events = read_text(path_ + "/memory.events");
+  u.oom_kills = keyed_value(events, "oom_kill");
+  u.ooms = keyed_value(events, "oom");
   u.pids_max_hits = keyed_value(read_text(path_ + "/pids.events"), "max");
   u.memory_current = std::strtoull(read_text(path_ + "/memory.current").c_str(), nullptr, 10);
   u.pids_current = std::strtoull(read_text(path_ + "/pids.current").c_str(), nullptr, 10);

@@ -33,6 +33,7 @@ struct CgroupUsage {
   unsigned long long memory_peak = 0;  // bytes (memory.peak, Linux 5.19+), 0 when unknown
   unsigned long long cpu_usec = 0;     // cpu.stat usage_usec
   unsigned long long oom_kills = 0;    // memory.events oom_kill
+  unsigned long long ooms = 0;         // memory.events oom: the limit was hit and reclaim failed
   unsigned long long pids_max_hits = 0;  // pids.events max
   unsigned long long memory_current = 0;  // bytes, now
   unsigned long long pids_current = 0;

@@ -536,7 +536,13 @@ int run_sandbox(const SandboxSpec& spec) {
   if (cgroup) l.on_app_exit = [&] { u = cgroup->usage(); };
   int code = supervise(static_cast<pid_t>(pid), spec, l);
   if (cgroup) {
-    if (u.oom_kills > 0 && spec.limits.memory) {
+    // The kernel may count the kill a moment after the app's status reached us.
+    if (code == 137 && u.oom_kills == 0 && u.ooms == 0) {
+      usleep(50000);
+      const CgroupUsage later = cgroup->usage();
+      if (later.memory_peak) u = later;
+    }
+    if ((u.oom_kills > 0 || u.ooms > 0) && spec.limits.memory) {
       log_line("memory limit " + std::to_string(*spec.limits.memory >> 20) + "M reached: the kernel "
                "killed the app (raise limits.memory or --memory)");
       code = 137;
