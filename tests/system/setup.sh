@@ -15,10 +15,8 @@ pkgs=(
   mousepad mupdf ristretto mpv              # the everyday apps of profiles/data
 )
 
-missing=()
-for p in "${pkgs[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
+. "$(dirname "$0")/../../scripts/packages.sh"
+missing_packages "${pkgs[@]}"
 
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then

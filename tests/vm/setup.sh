@@ -8,10 +8,8 @@ set -uo pipefail
 pkgs=(qemu-system-x86 linux-image-amd64 busybox-static systemd dbus-user-session libpam-systemd
       util-linux python3)
 
-installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
-
-missing=()
-for p in "${pkgs[@]}"; do installed "$p" || missing+=("$p"); done
+. "$(dirname "$0")/../../scripts/packages.sh"
+missing_packages "${pkgs[@]}"
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 if [ "$(id -u)" -ne 0 ]; then
@@ -22,8 +20,7 @@ fi
 # Two callers (parallel ctest jobs) must not run apt at once: take a lock.
 exec 9>/var/lock/sandbox-vm-setup.lock
 flock -w 900 9 || { echo "vm setup: could not take /var/lock/sandbox-vm-setup.lock" >&2; exit 1; }
-missing=()
-for p in "${pkgs[@]}"; do installed "$p" || missing+=("$p"); done
+missing_packages "${pkgs[@]}"
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 echo "vm setup: installing ${missing[*]}" >&2
