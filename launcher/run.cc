@@ -1,6 +1,5 @@
 #include "launcher/run.h"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <poll.h>
@@ -33,6 +32,7 @@
 #include "launcher/pty.h"
 #include "launcher/seccomp.h"
 #include "overlay/layer.h"
+#include "overlay/reset.h"
 
 namespace sandbox::launcher {
 
@@ -64,23 +64,14 @@ unsigned long clone_flags(const SandboxSpec& spec) {
   return flags;
 }
 
-// Removes a tree without following symlinks; directories are made writable first (overlayfs
-// leaves a mode 0000 work/work behind).
-void remove_tree_at(int dirfd, const char* name) {
-  struct stat st;
-  if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0) return;
-  if (S_ISDIR(st.st_mode)) {
-    fchmodat(dirfd, name, 0700, 0);
-    Fd dir(openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-    if (DIR* d = dir.valid() ? fdopendir(dup(dir.get())) : nullptr) {
-      while (dirent* e = readdir(d))
-        if (std::strcmp(e->d_name, ".") != 0 && std::strcmp(e->d_name, "..") != 0)
-          remove_tree_at(dir.get(), e->d_name);
-      closedir(d);
-    }
-    unlinkat(dirfd, name, AT_REMOVEDIR);
-  } else {
-    unlinkat(dirfd, name, 0);
+// Removes a directory the launcher made (a throwaway layer, the proxy's socket dir), without
+// following symlinks; best effort, at exit.
+void remove_dir_tree(const std::string& dir) {
+  const std::string parent = dir.substr(0, dir.rfind('/'));
+  Fd fd(open(parent.empty() ? "/" : parent.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  try {
+    if (fd.valid()) overlay::remove_tree(fd.get(), dir.substr(dir.rfind('/') + 1), dir);
+  } catch (const overlay::LayerError&) {
   }
 }
 
@@ -109,7 +100,7 @@ struct Launch {
         waitpid(dbus_proxy, nullptr, 0);
       }
     }
-    if (!dbus_dir.empty()) remove_tree_at(AT_FDCWD, dbus_dir.c_str());
+    if (!dbus_dir.empty()) remove_dir_tree(dbus_dir);
     // fuse-overlayfs ends when its mount goes, with the sandbox's mount namespace.
     if (fuse_daemon > 0) {
       for (int i = 0; i < 200 && waitpid(fuse_daemon, nullptr, WNOHANG) == 0; ++i) usleep(10000);
@@ -119,7 +110,7 @@ struct Launch {
       }
     }
     if (mask_set) sigprocmask(SIG_SETMASK, &old_mask, nullptr);
-    if (!throwaway_layer.empty()) remove_tree_at(AT_FDCWD, throwaway_layer.c_str());
+    if (!throwaway_layer.empty()) remove_dir_tree(throwaway_layer);
   }
 };
 

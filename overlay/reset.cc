@@ -17,27 +17,6 @@ namespace {
 using fsio::EntryStat;
 using fsio::UniqueFd;
 
-// Removes `name` below parent_fd and everything under it. Directories the app made
-// unreadable or read-only are opened up first: they go anyway.
-void remove_layer_tree(int parent_fd, const std::string& name, const std::string& path) {
-  const EntryStat st = fsio::stat_at(parent_fd, name, path);
-  if (!st.exists) return;
-  if (st.type != 'd') {
-    if (unlinkat(parent_fd, name.c_str(), 0) != 0 && errno != ENOENT)
-      throw LayerError(path, errno, "cannot remove from the layer");
-    return;
-  }
-  if ((st.perm & 0700) != 0700 &&
-      fchmodat(parent_fd, name.c_str(), st.perm | 0700, AT_SYMLINK_NOFOLLOW) != 0)
-    throw LayerError(path, errno, "cannot chmod the layer's directory");
-  UniqueFd fd(fsio::open_dir_beneath(parent_fd, name));
-  if (!fd.valid()) throw LayerError(path, errno, "cannot open the layer's directory");
-  for (const auto& child : fsio::list_dir(fd.get(), path))
-    remove_layer_tree(fd.get(), child, path + "/" + child);
-  if (unlinkat(parent_fd, name.c_str(), AT_REMOVEDIR) != 0 && errno != ENOENT)
-    throw LayerError(path, errno, "cannot remove from the layer");
-}
-
 void check_owned(int fd, const std::string& path) {
   const EntryStat st = fsio::stat_fd(fd, path);
   if (st.uid != geteuid())
@@ -57,7 +36,7 @@ void empty_layer_dir(int root_fd, const std::string& name, const std::string& pa
   check_owned(fd.get(), path);
   for (const auto& child : fsio::list_dir(fd.get(), path)) {
     if (dropped) dropped->push_back(child);
-    if (!dry_run) remove_layer_tree(fd.get(), child, path + "/" + child);
+    if (!dry_run) remove_tree(fd.get(), child, path + "/" + child);
   }
 }
 
@@ -94,7 +73,7 @@ void reset_path(int root_fd, const std::string& root_path, int upper_fd,
         if (fchmod(dir.get(), parent.perm | 0300) != 0)
           throw LayerError(upper_path + "/" + so_far, errno, "cannot chmod the layer's directory");
       }
-      remove_layer_tree(dir.get(), name, upper_path + "/" + path);
+      remove_tree(dir.get(), name, upper_path + "/" + path);
       return;
     }
     if (st.type != 'd') {
@@ -157,6 +136,25 @@ ResetReport reset_layer(const LayerPaths& layer, const std::vector<std::string>&
   for (const auto& rel : paths)
     reset_path(root.get(), layer.root, upper.get(), layer.upper, rel, dry_run, report);
   return report;
+}
+
+void remove_tree(int parent_fd, const std::string& name, const std::string& path) {
+  const EntryStat st = fsio::stat_at(parent_fd, name, path);
+  if (!st.exists) return;
+  if (st.type != 'd') {
+    if (unlinkat(parent_fd, name.c_str(), 0) != 0 && errno != ENOENT)
+      throw LayerError(path, errno, "cannot remove from the layer");
+    return;
+  }
+  if ((st.perm & 0700) != 0700 &&
+      fchmodat(parent_fd, name.c_str(), st.perm | 0700, AT_SYMLINK_NOFOLLOW) != 0)
+    throw LayerError(path, errno, "cannot chmod the layer's directory");
+  UniqueFd fd(fsio::open_dir_beneath(parent_fd, name));
+  if (!fd.valid()) throw LayerError(path, errno, "cannot open the layer's directory");
+  for (const auto& child : fsio::list_dir(fd.get(), path))
+    remove_tree(fd.get(), child, path + "/" + child);
+  if (unlinkat(parent_fd, name.c_str(), AT_REMOVEDIR) != 0 && errno != ENOENT)
+    throw LayerError(path, errno, "cannot remove from the layer");
 }
 
 }  // namespace sandbox::overlay

@@ -22,4 +22,9 @@ struct ResetReport {
 ResetReport reset_layer(const LayerPaths& layer, const std::vector<std::string>& only,
                         bool dry_run = false);
 
+// Removes `name` below `parent_fd` and everything under it, following no symlink and opening
+// up directories made unreadable or read-only first (overlayfs's mode 0000 work/work).
+// `path` names it in errors. Throws LayerError.
+void remove_tree(int parent_fd, const std::string& name, const std::string& path);
+
 }  // namespace sandbox::overlay
