@@ -42,7 +42,8 @@ TEST_F(ChangesTest, ModifyContentModeAndMtime) {
   up_file("same-size", "abce");
   up_file("chmodded", "keep", 0600);
   same_mtime("chmodded");
-  up_file("touched", "keep");  // a later mtime
+  up_file("touched", "keep");
+  later_mtime("touched");
   up_file("both", "bbb", 0755);
   EXPECT_EQ(diff(),
             "M  both  (2 B -> 3 B, mode 0644 -> 0755)\n"
@@ -350,6 +351,7 @@ TEST_F(ChangesTest, JsonOfOneChange) {
   SKIP_IF_UNSUPPORTED();
   real_file("f", "ab", 0644);
   up_file("f", "abc", 0600);
+  later_mtime("f");
   EXPECT_EQ(format_json(changes()),
             "[\n"
             "  {\"path\": \"f\", \"kind\": \"modified\", \"upper_type\": \"file\", \"lower_type\": "

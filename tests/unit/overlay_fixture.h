@@ -182,6 +182,15 @@ class LayerTest : public ::testing::Test {
     const timespec times[2] = {st.st_atim, st.st_mtim};
     check(utimensat(AT_FDCWD, up(rel).c_str(), times, AT_SYMLINK_NOFOLLOW) == 0, "utimensat");
   }
+  // Gives the layer's entry an mtime one second after the real entry's: two files written
+  // back to back may share a timestamp (the clock ticks in jiffies), so never rely on that.
+  void later_mtime(const std::string& rel) {
+    struct stat st;
+    check(lstat((home_ + "/" + rel).c_str(), &st) == 0, "lstat");
+    timespec times[2] = {st.st_atim, st.st_mtim};
+    times[1].tv_sec += 1;
+    check(utimensat(AT_FDCWD, up(rel).c_str(), times, AT_SYMLINK_NOFOLLOW) == 0, "utimensat");
+  }
   // Changes a real entry "later": its ctime moves past every birth time so far.
   void touch_real_later(const std::string& rel) {
     usleep(20 * 1000);
