@@ -34,14 +34,16 @@ std::string encode(const Message& m) {
   };
   if (m.type == Message::Type::kExit) {
     field("X");
-    out += std::to_string(m.exit_code);
+    field(std::to_string(m.exit_code));
+    out += std::to_string(m.signal);
     return out;
   }
   if (m.type == Message::Type::kLog || m.type == Message::Type::kNotice ||
-      m.type == Message::Type::kFuse || m.type == Message::Type::kGo) {
+      m.type == Message::Type::kFuse || m.type == Message::Type::kGo || m.type == Message::Type::kNet) {
     field(m.type == Message::Type::kLog      ? "L"
           : m.type == Message::Type::kNotice ? "N"
           : m.type == Message::Type::kFuse   ? "F"
+          : m.type == Message::Type::kNet    ? "W"
                                              : "G");
     out += m.text;
     return out;
@@ -60,19 +62,22 @@ std::string encode(const Message& m) {
 std::optional<Message> decode(const std::string& packet) {
   auto parts = split_nul(packet);
   Message m;
-  if (parts.size() == 2 && parts[0] == "X") {
+  if (parts.size() == 3 && parts[0] == "X") {
     m.type = Message::Type::kExit;
     try {
       m.exit_code = std::stoi(parts[1]);
+      m.signal = std::stoi(parts[2]);
     } catch (...) {
       return std::nullopt;
     }
     return m;
   }
-  if (parts.size() == 2 && (parts[0] == "L" || parts[0] == "N" || parts[0] == "F" || parts[0] == "G")) {
+  if (parts.size() == 2 && (parts[0] == "L" || parts[0] == "N" || parts[0] == "F" || parts[0] == "G" ||
+                            parts[0] == "W")) {
     m.type = parts[0] == "L"   ? Message::Type::kLog
              : parts[0] == "N" ? Message::Type::kNotice
              : parts[0] == "F" ? Message::Type::kFuse
+             : parts[0] == "W" ? Message::Type::kNet
                                : Message::Type::kGo;
     m.text = parts[1];
     return m;

@@ -15,10 +15,13 @@ struct Message {
   // the parent answers kFuse with text "ok" or an error.
   // kGo: the parent lets the child start its setup (it is in its cgroup now); text
   // "fallback" when no cgroup could be had and rlimits stand in.
-  enum class Type { kError, kLog, kExit, kNotice, kFuse, kGo } type = Type::kLog;
+  // kNet: the child, its network namespace up, asks the parent to start the filtered
+  // network (launcher/network.h); the parent answers kNet "ok", or kError.
+  enum class Type { kError, kLog, kExit, kNotice, kFuse, kGo, kNet } type = Type::kLog;
   SetupError error;  // kError
   std::string text;  // kLog (shown with -v), kNotice (always shown)
   int exit_code = 0; // kExit: the app's status, already mapped (DESIGN.md: 128+N for signal N)
+  int signal = 0;    // kExit: the signal that killed the app, 0 when it exited
 };
 
 std::string encode(const Message& m);

@@ -16,9 +16,10 @@ const std::array<const char*, 13> kReserved = {"run",    "explain", "check",   "
 
 // Options that take a value. Long forms accept "--opt=value" too.
 bool takes_value(const std::string& opt) {
-  static const std::array<const char*, 15> with_value = {
-      "-p",    "--profile", "--name",   "--home",  "--rw",  "--ro",  "--hide",    "--tmpfs",
-      "--net", "--env",     "--seccomp", "--memory", "--cpu", "--pids", "--timeout"};
+  static const std::array<const char*, 20> with_value = {
+      "-p",    "--profile", "--name",    "--home",    "--rw",          "--ro",    "--hide",
+      "--tmpfs", "--net",   "--env",     "--seccomp", "--memory",      "--cpu",   "--pids",
+      "--timeout", "--allow", "--net-log", "--publish", "--json-status", "--json-status-fd"};
   for (const char* o : with_value)
     if (opt == o) return true;
   return false;
@@ -57,9 +58,29 @@ bool apply_option(Invocation& inv, const std::string& opt, const std::string& va
   } else if (opt == "--tmpfs") {
     o.tmpfs.push_back(cli_path(opt, value));
   } else if (opt == "--net") {
-    if (value == "filtered") throw UsageError("--net: 'filtered' is not supported yet");
     o.network = profiles::parse_network_mode(value);
-    if (!o.network) throw UsageError("--net: '" + value + "' is not one of none, host");
+    if (!o.network) throw UsageError("--net: '" + value + "' is not one of none, host, filtered");
+  } else if (opt == "--allow") {
+    if (value.empty()) throw UsageError("--allow needs a rule, such as example.com:443");
+    o.allow.push_back({value, {"--allow", 0, 0}});
+  } else if (opt == "--publish") {
+    char* end = nullptr;
+    const long port = value.empty() ? 0 : std::strtol(value.c_str(), &end, 10);
+    if (value.empty() || *end != '\0' || port < 1 || port > 65535)
+      throw UsageError("--publish: '" + value + "' is not a port number 1-65535");
+    o.publish.push_back(static_cast<unsigned>(port));
+  } else if (opt == "--net-log") {
+    if (value.empty()) throw UsageError("--net-log needs a file");
+    inv.net_log = value;
+  } else if (opt == "--json-status") {
+    if (value.empty()) throw UsageError("--json-status needs a file");
+    inv.json_status = value;
+  } else if (opt == "--json-status-fd") {
+    char* end = nullptr;
+    const long fd = value.empty() ? -1 : std::strtol(value.c_str(), &end, 10);
+    if (value.empty() || *end != '\0' || fd < 0 || fd > 1 << 20)
+      throw UsageError("--json-status-fd: '" + value + "' is not a file descriptor number");
+    inv.json_status_fd = static_cast<int>(fd);
   } else if (opt == "--env") {
     if (value.empty() || value[0] == '=') throw UsageError("--env needs NAME or NAME=VALUE");
     o.env.push_back(value);
@@ -271,7 +292,12 @@ Options:
       --ro PATH          bind the real PATH read-only (repeatable)
       --hide PATH        make PATH appear empty (repeatable)
       --tmpfs PATH       mount an empty tmpfs at PATH (repeatable)
-      --net MODE         none | host
+      --net MODE         none | host | filtered (own network, only what --allow names)
+      --allow RULE       filtered network: allow a host name (*.example.com), address or
+                         CIDR, with :PORT[-PORT] and /tcp|/udp; `lan`, `localhost:PORT`
+                         (repeatable; implies --net filtered)
+      --publish PORT     expose the sandbox's PORT on the host's 127.0.0.1 (filtered network)
+      --net-log FILE     write each refused name and connection to FILE
       --env NAME[=VAL]   pass NAME from the host, or set it (repeatable)
       --seccomp POLICY   default | strict | devel
       --memory SIZE      memory limit (cgroup memory.max, swap included), e.g. 512M
@@ -284,6 +310,8 @@ Options:
   -f, --force            commit: apply even over conflicts
   -y, --yes              reset: do not ask
       --alongside        desktop install: add a menu entry NAME (sandboxed) next to NAME
+      --json-status FILE run: write one JSON record at exit (times, exit, limits, denials)
+      --json-status-fd N the same, to file descriptor N
   -v, --verbose          say what is set up, stage by stage, with timings
   -h, --help             this text
   -V, --version          the version

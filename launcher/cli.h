@@ -20,6 +20,8 @@ struct Overrides {
   std::optional<profiles::HomeMode> home;
   std::vector<profiles::PathEntry> rw, ro, hide, tmpfs;  // pos.file = the option's name
   std::optional<profiles::NetworkMode> network;
+  std::vector<profiles::NetRule> allow;  // --allow RULE (pos.file = "--allow"); implies filtered
+  std::vector<unsigned> publish;         // --publish PORT
   std::vector<std::string> env;  // "NAME" keeps the host's value, "NAME=value" sets it
   std::optional<profiles::SeccompPolicy> seccomp;
   std::optional<unsigned long long> memory;  // --memory SIZE
@@ -38,6 +40,9 @@ struct Invocation {
                                   // the paths (diff, commit, reset), more IDs (stop),
                                   // the words after `desktop` (install APP, ...)
   Overrides overrides;
+  std::string net_log;       // --net-log FILE: the network denials, one line each
+  std::string json_status;   // --json-status FILE: one JSON record at exit
+  int json_status_fd = -1;   // --json-status-fd N
   bool verbose = false;
   bool dry_run = false;
   bool json = false;

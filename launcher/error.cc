@@ -3,6 +3,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "launcher/userns_diagnosis.h"
+
 namespace sandbox::launcher {
 
 const char* errno_name(int err) {
@@ -74,6 +76,14 @@ std::string hint_for(const std::string& op, int err) {
   return {};
 }
 
+std::string diagnosed_hint(const std::string& op, int err) {
+  if (const auto step = userns_step_for(op)) {
+    const UsernsDiagnosis d = diagnose_userns(*step, err, read_userns_host());
+    if (d.known) return d.hint();
+  }
+  return hint_for(op, err);
+}
+
 std::string SetupError::format() const {
   std::string out = "sandbox: ";
   if (!stage.empty()) out += stage + ": ";
@@ -94,7 +104,7 @@ SetupError sys_error(std::string op, std::string path, int err, std::string hint
   e.err = err < 0 ? errno : err;
   e.op = std::move(op);
   e.path = std::move(path);
-  e.hint = hint.empty() ? hint_for(e.op, e.err) : std::move(hint);
+  e.hint = hint.empty() ? diagnosed_hint(e.op, e.err) : std::move(hint);
   return e;
 }
 

@@ -24,6 +24,7 @@ const char* kind_name(MountKind k) {
     case MountKind::kHide: return "hide";
     case MountKind::kConsole: return "console";
     case MountKind::kXauthority: return "xauthority";
+    case MountKind::kFile: return "file";
     case MountKind::kDbusSocket: return "dbus";
   }
   return "?";
@@ -122,11 +123,19 @@ std::string explain_text(const SandboxSpec& s) {
   o << "  - other processes of yours or of the system (own pid namespace)\n";
   o << "  - the rest of /run, /sys, /media, /mnt and /home of other users\n";
   o << "Network: ";
-  if (s.network == profiles::NetworkMode::kNone)
+  if (s.network == profiles::NetworkMode::kNone) {
     o << "none (own network namespace with loopback only)\n";
-  else
+  } else if (s.network == profiles::NetworkMode::kFiltered) {
+    o << "filtered (own network namespace through pasta; an egress filter it cannot change)\n";
+    if (s.net_allow.empty()) o << "  - nothing is allowed: every name and connection is refused\n";
+    for (const auto& r : s.net_allow) o << "  - allowed: " << r << "\n";
+    o << "  - everything else is refused, IPv6 included; names resolve only through the filter\n";
+    o << "  - the host's loopback is unreachable but for localhost:PORT rules\n";
+    for (unsigned p : s.publish) o << "  - its port " << p << " is published on the host's 127.0.0.1:" << p << "\n";
+  } else {
     o << "the host's network, unrestricted (warning: it can reach anything you can, "
          "including services on localhost)\n";
+  }
   // Display, audio, GPU, devices, D-Bus: what the profile grants and the host has.
   std::vector<std::string> display, audio, gpu, devices;
   for (const auto& m : s.mounts) {
@@ -212,8 +221,14 @@ std::string explain_json(const SandboxSpec& s) {
     << (s.layer_dir.empty() ? "null" : json_quote(s.layer_dir)) << "},\n";
   o << "  \"state_dir\": " << json_quote(s.state_dir) << ",\n";
   o << "  \"network\": " << json_quote(profiles::to_string(s.network)) << ",\n";
+  o << "  \"network_allow\": " << list(s.net_allow) << ",\n";
+  std::vector<std::string> published;
+  for (unsigned p : s.publish) published.push_back(std::to_string(p));
+  o << "  \"network_publish\": [";
+  for (size_t i = 0; i < published.size(); ++i) o << (i ? ", " : "") << published[i];
+  o << "],\n";
   std::vector<std::string> ns = {"user", "mount", "pid", "ipc", "uts", "cgroup"};
-  if (s.network == profiles::NetworkMode::kNone) ns.push_back("net");
+  if (s.network != profiles::NetworkMode::kHost) ns.push_back("net");
   o << "  \"namespaces\": " << list(ns) << ",\n";
   o << "  \"capabilities\": [],\n  \"no_new_privs\": true,\n";
   o << "  \"seccomp\": {\"policy\": " << json_quote(profiles::to_string(s.seccomp))
@@ -260,6 +275,8 @@ std::string dry_run_text(const SandboxSpec& s) {
   o << "command " << shell_words(s.argv) << "\n";
   o << "hostname " << s.hostname << "\nuid " << s.uid << " gid " << s.gid << "\n";
   o << "network " << profiles::to_string(s.network) << "\n";
+  for (const auto& r : s.net_allow) o << "allow " << r << "\n";
+  for (unsigned p : s.publish) o << "publish 127.0.0.1:" << p << "\n";
   o << "seccomp " << profiles::to_string(s.seccomp) << (s.nested_userns ? " nested_userns" : "") << "\n";
   o << "cwd " << s.cwd << "\n";
   for (const auto& kv : s.env) o << "env " << kv << "\n";

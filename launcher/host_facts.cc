@@ -43,13 +43,27 @@ std::string xdg_or(const HostFacts& f, const char* name, const std::string& fall
   return v;
 }
 
-std::string exe_share_dir() {
+std::string exe_path() {
   char buf[PATH_MAX];
   ssize_t n = readlink("/proc/self/exe", buf, sizeof(buf) - 1);
-  if (n <= 0) return "/usr/share/sandbox";
+  if (n <= 0) return "";
   buf[n] = '\0';
-  std::filesystem::path exe(buf);
-  return (exe.parent_path().parent_path() / "share" / "sandbox").string();
+  return buf;
+}
+
+std::string exe_share_dir(const std::string& exe) {
+  if (exe.empty()) return "/usr/share/sandbox";
+  return (std::filesystem::path(exe).parent_path().parent_path() / "share" / "sandbox").string();
+}
+
+// Our helper programs: next to the launcher in the build tree, in <prefix>/libexec/sandbox
+// when installed.
+std::string find_helper(const std::string& exe, const char* name) {
+  if (exe.empty()) return "";
+  const std::filesystem::path dir = std::filesystem::path(exe).parent_path();
+  for (const auto& p : {dir / name, dir.parent_path() / "libexec" / "sandbox" / name})
+    if (access(p.c_str(), X_OK) == 0) return p.string();
+  return "";
 }
 
 }  // namespace
@@ -74,7 +88,8 @@ HostFacts gather_host_facts() {
 
   char cwd[PATH_MAX];
   if (getcwd(cwd, sizeof(cwd)) != nullptr) f.cwd = cwd;
-  f.share_dir = exe_share_dir();
+  const std::string exe = exe_path();
+  f.share_dir = exe_share_dir(exe);
 
   for (const auto& name : system_root_names()) {
     const std::string path = "/" + name;
@@ -106,6 +121,8 @@ HostFacts gather_host_facts() {
   };
   f.fuse_overlayfs = find_program("fuse-overlayfs");
   f.dbus_proxy = find_program("xdg-dbus-proxy");
+  f.pasta = find_program("pasta");
+  f.net_helper = find_helper(exe, "sandbox-net");
 
   char name[256] = {};
   if (gethostname(name, sizeof(name) - 1) == 0) f.hostname = name;

@@ -31,9 +31,11 @@ struct HostFacts {
   std::string share_dir;        // <exe>/../share/sandbox
   std::vector<std::string> environ;  // "NAME=value"
   std::vector<RootEntry> root_entries;  // the system top-level entries that exist
-  std::string resolv_conf_target;
+  std::string resolv_conf_target;  // where /etc/resolv.conf leads when that is outside /etc
   std::string fuse_overlayfs;  // path of the fuse-overlayfs program, "" when not installed
-  std::string dbus_proxy;      // path of xdg-dbus-proxy, "" when not installed  // where /etc/resolv.conf leads when that is outside /etc
+  std::string dbus_proxy;      // path of xdg-dbus-proxy, "" when not installed
+  std::string pasta;           // path of pasta (package passt), "" when not installed
+  std::string net_helper;      // our sandbox-net helper (next to us, or <prefix>/libexec/sandbox)
   bool stdin_is_tty = false;
   bool stdout_is_tty = false;
 

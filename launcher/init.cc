@@ -59,6 +59,19 @@ void ask_parent_for_fuse(const std::vector<int>& fds) {
   if (answer->text != "ok") throw sys_error("start fuse-overlayfs: " + answer->text, "", EIO);
 }
 
+// network.mode filtered: pasta and the filter must be in place before anything else runs.
+void ask_parent_for_network() {
+  Message ask;
+  ask.type = Message::Type::kNet;
+  ask.text = "start";
+  send_message(g_sock, ask);
+  auto answer = recv_message(g_sock);
+  if (!answer) throw sys_error("start the filtered network", "", EPIPE, "the launcher did not answer");
+  if (answer->type == Message::Type::kError) throw answer->error;
+  if (answer->type != Message::Type::kNet || answer->text != "ok")
+    throw sys_error("start the filtered network", "", EIO);
+}
+
 // Looks `name` up in the PATH of the app's environment (not ours: the child never reads its
 // own environ) and execs it. Returns the errno that best explains the failure.
 int exec_in_path(const SandboxSpec& spec, char* const argv[], char* const envp[]) {
@@ -137,7 +150,7 @@ int exec_in_path(const SandboxSpec& spec, char* const argv[], char* const envp[]
 // exits the kernel kills whatever else is left in the namespace. The status goes to the
 // launcher first, so that it need not wait for the kernel to tear the namespaces down (as
 // bubblewrap's monitor does with its event fd).
-[[noreturn]] void leave(int code) {
+[[noreturn]] void leave(int code, int sig = 0) {
   struct statfs fs;
   if (g_home_fs >= 0 && fstatfs(g_home_fs, &fs) == 0 && fs.f_bavail == 0) {
     Message full;
@@ -149,6 +162,7 @@ int exec_in_path(const SandboxSpec& spec, char* const argv[], char* const envp[]
   Message m;
   m.type = Message::Type::kExit;
   m.exit_code = code;
+  m.signal = sig;
   send_message(g_sock, m);
   _exit(code);
 }
@@ -170,7 +184,7 @@ int exec_in_path(const SandboxSpec& spec, char* const argv[], char* const envp[]
     while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
       if (pid != app) continue;
       if (WIFEXITED(status)) leave(WEXITSTATUS(status));
-      if (WIFSIGNALED(status)) leave(128 + WTERMSIG(status));
+      if (WIFSIGNALED(status)) leave(128 + WTERMSIG(status), WTERMSIG(status));
     }
   }
 }
@@ -241,7 +255,8 @@ void child_main(const SandboxSpec& spec, const ChildArgs& args) {
       {"hostname", [&] { set_hostname_in_child(spec.hostname); }},
       {"network",
        [&] {
-         if (spec.network == profiles::NetworkMode::kNone) bring_up_loopback_in_child();
+         if (spec.network != profiles::NetworkMode::kHost) bring_up_loopback_in_child();
+         if (spec.network == profiles::NetworkMode::kFiltered) ask_parent_for_network();
        }},
       {"mounts",
        [&] {

@@ -105,6 +105,8 @@ bool lock_is_held(const std::string& lock_path) {
 
 void remove_record_dir(const std::string& dir) {
   unlink((dir + "/record").c_str());
+  unlink((dir + "/net.log").c_str());
+  unlink((dir + "/pasta.pid").c_str());
   unlink((dir + "/lock").c_str());
   rmdir(dir.c_str());
 }
@@ -123,6 +125,7 @@ std::string encode_record(const InstanceRecord& r) {
     << "seccomp=" << escape(r.seccomp) << "\n"
     << "nested_userns=" << (r.nested_userns ? 1 : 0) << "\n"
     << "own_network=" << (r.own_network ? 1 : 0) << "\n"
+    << "network=" << escape(r.network) << "\n"
     << "home=" << escape(r.home) << "\n"
     << "cwd=" << escape(r.cwd) << "\n"
     << "cgroup=" << escape(r.cgroup) << "\n";
@@ -150,6 +153,7 @@ std::optional<InstanceRecord> decode_record(const std::string& text) {
       else if (key == "seccomp") r.seccomp = value;
       else if (key == "nested_userns") r.nested_userns = value == "1";
       else if (key == "own_network") r.own_network = value == "1";
+      else if (key == "network") r.network = value;
       else if (key == "home") r.home = value;
       else if (key == "cwd") r.cwd = value;
       else if (key == "cgroup") r.cgroup = value;

@@ -28,6 +28,7 @@ struct InstanceRecord {
   std::string seccomp = "default";
   bool nested_userns = false;
   bool own_network = true;
+  std::string network = "none";  // none, host, filtered
   std::string home;
   std::string cwd;
   std::string cgroup;      // the sandbox's cgroup directory when it has limits, else ""
@@ -50,6 +51,7 @@ class InstanceHandle {
   InstanceHandle& operator=(InstanceHandle&&) = default;
   ~InstanceHandle();
   const std::string& id() const { return id_; }
+  const std::string& dir() const { return dir_; }
 
   // Creates BASE/<id>/ (BASE from instances_dir(); its parent too, if missing). Throws
   // SetupError.

@@ -1,4 +1,5 @@
 // sandbox: argv -> Invocation -> (profile, host facts) -> SandboxSpec -> run.
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/syscall.h>
@@ -29,6 +30,14 @@ using namespace sandbox;
 using namespace sandbox::launcher;
 
 constexpr int kLauncherFailed = 125;
+
+RunStatus* g_status = nullptr;  // --json-status / --json-status-fd of `run` and `sandbox APP`
+
+double now_seconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
+}
 char** g_argv = nullptr;  // main's argv, for exec_desktop_helper
 
 int list_profiles(const profiles::Loader& loader) {
@@ -62,6 +71,17 @@ std::string human_duration(long long seconds) {
   return buf;
 }
 
+// The network filter's refusals so far: the lines of the record's net.log.
+long long net_denials(const InstanceRecord& r) {
+  if (r.network != "filtered" || r.dir.empty()) return -1;
+  FILE* f = std::fopen((r.dir + "/net.log").c_str(), "re");
+  if (!f) return 0;
+  long long lines = 0;
+  for (int c; (c = std::fgetc(f)) != EOF;) lines += c == '\n';
+  std::fclose(f);
+  return lines;
+}
+
 // With limits, the figures come from the sandbox's cgroup (memory now and at peak, CPU time,
 // processes); without, memory is the resident memory of its processes.
 int list_running(const HostFacts& host, bool json) {
@@ -84,28 +104,31 @@ int list_running(const HostFacts& host, bool json) {
       const Row f = figures(r);
       std::printf("%s\n  {\"id\": %s, \"app\": %s, \"profile\": %s, \"pid\": %d, \"started\": %lld, "
                   "\"uptime_s\": %lld, \"memory_mb\": %.1f, \"peak_memory_mb\": %s, \"cpu_s\": %s, "
-                  "\"processes\": %s, \"cgroup\": %s}",
+                  "\"processes\": %s, \"cgroup\": %s, \"network\": %s, \"net_denials\": %s}",
                   i ? "," : "", json_quote(r.id).c_str(), json_quote(r.app).c_str(),
                   json_quote(r.profile).c_str(), r.init_pid, r.started, now - r.started, f.mem_mb,
                   f.peak_mb < 0 ? "null" : std::to_string(f.peak_mb).c_str(),
                   f.cpu_s < 0 ? "null" : std::to_string(f.cpu_s).c_str(),
                   f.procs < 0 ? "null" : std::to_string(f.procs).c_str(),
-                  r.cgroup.empty() ? "null" : json_quote(r.cgroup).c_str());
+                  r.cgroup.empty() ? "null" : json_quote(r.cgroup).c_str(), json_quote(r.network).c_str(),
+                  net_denials(r) < 0 ? "null" : std::to_string(net_denials(r)).c_str());
     }
     std::printf("%s]\n", all.empty() ? "" : "\n");
     return 0;
   }
-  std::printf("%-24s %-14s %-10s %8s %8s %10s %10s %8s %5s\n", "ID", "APP", "PROFILE", "PID", "UPTIME",
-              "MEMORY", "PEAK", "CPU", "PROCS");
+  std::printf("%-24s %-14s %-10s %8s %8s %10s %10s %8s %5s %s\n", "ID", "APP", "PROFILE", "PID", "UPTIME",
+              "MEMORY", "PEAK", "CPU", "PROCS", "NETWORK");
   for (const auto& r : all) {
     const Row f = figures(r);
-    char peak[16] = "-", cpu[16] = "-", procs[16] = "-";
+    char peak[32] = "-", cpu[32] = "-", procs[32] = "-";
     if (f.peak_mb >= 0) std::snprintf(peak, sizeof(peak), "%.1fMB", f.peak_mb);
     if (f.cpu_s >= 0) std::snprintf(cpu, sizeof(cpu), "%.1fs", f.cpu_s);
     if (f.procs >= 0) std::snprintf(procs, sizeof(procs), "%lld", f.procs);
-    std::printf("%-24s %-14s %-10s %8d %8s %8.1fMB %10s %8s %5s\n", r.id.c_str(), r.app.c_str(),
+    std::string net = r.network;
+    if (const long long d = net_denials(r); d >= 0) net += " (" + std::to_string(d) + " refused)";
+    std::printf("%-24s %-14s %-10s %8d %8s %8.1fMB %10s %8s %5s %s\n", r.id.c_str(), r.app.c_str(),
                 r.profile.c_str(), r.init_pid, human_duration(now - r.started).c_str(), f.mem_mb, peak,
-                cpu, procs);
+                cpu, procs, net.c_str());
   }
   return 0;
 }
@@ -154,6 +177,27 @@ std::vector<std::string> default_shell(const InstanceRecord& r) {
 // `sandbox APP` / `run`: claim the app's layer; when a sandbox of the app already holds it,
 // `instance: single` joins that sandbox (a second browser window) and `multi` runs with a
 // throwaway layer, since one overlay upper dir cannot be mounted twice.
+// --json-status: what the spec says of the run (run_sandbox adds how it went).
+void describe_run(const SandboxSpec& spec, RunStatus& st) {
+  st.app = spec.app;
+  st.profile = spec.profile_name;
+  st.profile_file = spec.profile_file;
+  st.command = spec.argv;
+  st.cwd = spec.cwd;
+  st.timeout = spec.limits.timeout.value_or(0);
+  st.limits_backend = spec.limits.memory || spec.limits.cpu || spec.limits.pids || spec.limits.io_weight
+                          ? "rlimits" : "none";
+  st.network = profiles::to_string(spec.network);
+  st.network_allow = spec.net_allow;
+  st.net_log = spec.net_log;
+  st.home_mode = profiles::to_string(spec.home_mode);
+  st.home_layer = spec.layer_dir;
+  for (const auto& m : spec.mounts)
+    if (m.kind == MountKind::kBind && !m.read_only && (m.why.find("rw") != std::string::npos))
+      st.writable_paths.push_back(m.source);
+  if (spec.home_mode == profiles::HomeMode::kBind) st.writable_paths.push_back(spec.home);
+}
+
 int launch(const Invocation& inv, const ProfileChoice& choice, const profiles::Profile& profile,
            const HostFacts& host, SandboxSpec spec) {
   std::optional<Fd> layer_lock;
@@ -181,7 +225,8 @@ int launch(const Invocation& inv, const ProfileChoice& choice, const profiles::P
     spec = build_spec(ephemeral, choice, profile, host);
   }
   for (const auto& note : spec.notes) std::fprintf(stderr, "sandbox: %s\n", note.c_str());
-  return run_sandbox(spec);
+  if (g_status) describe_run(spec, *g_status);
+  return run_sandbox(spec, g_status);
 }
 
 // `sandbox desktop ...` is served by the sandbox-desktop helper (launcher/desktop_main.cc),
@@ -290,14 +335,50 @@ int main(int argc, char** argv) {
     std::fputs(help_text().c_str(), stderr);
     return kLauncherFailed;
   }
-  try {
-    return run(inv);
-  } catch (const profiles::ProfileError& e) {
-    std::fprintf(stderr, "sandbox: %s\n", e.what());
-  } catch (const PlanError& e) {
-    std::fprintf(stderr, "sandbox: %s\n", e.what());
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "sandbox: %s\n", e.what());
+  RunStatus status;
+  const bool wants_status = (!inv.json_status.empty() || inv.json_status_fd >= 0) &&
+                            (inv.command == Command::kRun || inv.command == Command::kRunApp) && !inv.dry_run;
+  if (wants_status) {
+    if (inv.json_status_fd >= 0 && fcntl(inv.json_status_fd, F_GETFD) < 0) {
+      std::fprintf(stderr, "sandbox: --json-status-fd %d: not an open file descriptor\n", inv.json_status_fd);
+      return kLauncherFailed;
+    }
+    // The sandbox must not inherit it.
+    if (inv.json_status_fd >= 0) fcntl(inv.json_status_fd, F_SETFD, FD_CLOEXEC);
+    status.version = SANDBOX_VERSION;
+    status.started = now_seconds();
+    status.app = inv.app;
+    status.profile = inv.profile;
+    status.command = inv.args;
+    g_status = &status;
   }
-  return kLauncherFailed;
+  int code = kLauncherFailed;
+  std::string error;
+  try {
+    code = run(inv);
+  } catch (const profiles::ProfileError& e) {
+    error = e.what();
+  } catch (const PlanError& e) {
+    error = e.what();
+  } catch (const std::exception& e) {
+    error = e.what();
+  }
+  if (!error.empty()) {
+    std::fprintf(stderr, "sandbox: %s\n", error.c_str());
+    status.error = "sandbox: " + error;
+    status.launcher_failed = true;
+  }
+  if (wants_status) {
+    status.exit_code = code;
+    status.ended = now_seconds();
+    const std::string json = format_status_json(status);
+    std::string failed;
+    if (!inv.json_status.empty()) failed = write_status_file(inv.json_status, json);
+    if (failed.empty() && inv.json_status_fd >= 0) failed = write_status_fd(inv.json_status_fd, json);
+    if (!failed.empty()) {
+      std::fprintf(stderr, "sandbox: --json-status: %s\n", failed.c_str());
+      if (code == 0) code = kLauncherFailed;
+    }
+  }
+  return code;
 }

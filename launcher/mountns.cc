@@ -344,6 +344,25 @@ void write_xauthority(Context& c, const MountStep& s) {
     throw sys_error("write", s.target);
 }
 
+// The file is written in the scratch root (never seen by the app) and bound read-only.
+void write_file_step(Context& c, const MountStep& s) {
+  static int serial = 0;
+  const std::string tmp = "/file-" + std::to_string(serial++);
+  {
+    Fd f(open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644));
+    if (!f.valid() || write(f.get(), s.data.data(), s.data.size()) != static_cast<ssize_t>(s.data.size()))
+      throw sys_error("write the file for", s.target);
+  }
+  Fd mnt(sys_open_tree(AT_FDCWD, tmp.c_str(), OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC));
+  if (!mnt.valid()) throw sys_error("bind the file for", s.target);
+  if (sys_mount_setattr(mnt.get(), "", AT_EMPTY_PATH,
+                        MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC, 0) != 0)
+    throw sys_error("make read-only", s.target);
+  Fd target = open_target(c, s, Make::kFile);
+  if (!target.valid()) throw sys_error("resolve target", s.target);
+  attach(mnt.get(), target.get(), s.target, "file");
+}
+
 void apply_step(Context& c, const MountStep& s) {
   switch (s.kind) {
     case MountKind::kBind:
@@ -393,6 +412,9 @@ void apply_step(Context& c, const MountStep& s) {
       break;
     case MountKind::kXauthority:
       write_xauthority(c, s);
+      break;
+    case MountKind::kFile:
+      write_file_step(c, s);
       break;
     case MountKind::kDbusSocket: {
       auto it = c.runtime.dbus.find(s.data);

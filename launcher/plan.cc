@@ -4,6 +4,7 @@
 #include <map>
 
 #include "launcher/instance.h"
+#include "netpolicy/rules.h"
 #include "overlay/layer.h"
 #include "overlay/paths.h"
 
@@ -37,6 +38,57 @@ bool names_app(const Invocation& inv) {
          inv.app.find('/') == std::string::npos && !inv.app.ends_with(".yaml");
 }
 
+// network.allow and network.publish, from the profile and the command line. Rules switch a
+// sandbox without network to `filtered` (the `ci` profile plus --allow), unless the command
+// line said --net none; with `host` they are an error, since nothing would enforce them.
+void plan_network(SandboxSpec& spec, const Invocation& inv, const profiles::Profile& profile,
+                  const HostFacts& host) {
+  using profiles::NetworkMode;
+  const auto& o = inv.overrides;
+  std::vector<profiles::NetRule> rules = profile.net_allow;
+  rules.insert(rules.end(), o.allow.begin(), o.allow.end());
+  std::vector<unsigned> publish = profile.publish;
+  for (unsigned p : o.publish)
+    if (std::find(publish.begin(), publish.end(), p) == publish.end()) publish.push_back(p);
+  const bool asked = !rules.empty() || !publish.empty();
+  if (asked && spec.network == NetworkMode::kNone && !(o.network && *o.network == NetworkMode::kNone))
+    spec.network = NetworkMode::kFiltered;
+  if (spec.network != NetworkMode::kFiltered) {
+    const std::string mode = profiles::to_string(spec.network);
+    if (!rules.empty())
+      throw PlanError(rules[0].pos.str() + ": network.allow needs network.mode filtered, but the network is " +
+                      mode + " (drop --net " + mode + ", or the rules)");
+    if (!publish.empty())
+      throw PlanError("network.publish needs network.mode filtered, but the network is " + mode);
+    if (!inv.net_log.empty())
+      throw PlanError("--net-log needs network.mode filtered (--net filtered or --allow RULE)");
+    return;
+  }
+  for (const auto& r : rules) {
+    try {
+      netpolicy::parse_rule(r.text);
+    } catch (const netpolicy::RuleError& e) {
+      throw PlanError(r.pos.str() + ": network.allow: '" + r.text + "': " + e.what());
+    }
+    spec.net_allow.push_back(r.text);
+  }
+  spec.publish = publish;
+  spec.net_log = inv.net_log;
+  spec.pasta = host.pasta;
+  spec.net_helper = host.net_helper;
+  // explain says what is missing; a run refuses to start without it.
+  std::vector<std::string> missing;
+  if (host.pasta.empty()) missing.push_back("pasta (apt-get install passt)");
+  if (host.net_helper.empty())
+    missing.push_back("the sandbox-net helper (it belongs next to sandbox, or in <prefix>/libexec/sandbox; reinstall sandbox)");
+  for (const auto& what : missing) {
+    if (inv.command == Command::kExplain)
+      spec.notes.push_back("network filtered: needs " + what);
+    else
+      throw PlanError("network.mode filtered needs " + what);
+  }
+}
+
 }  // namespace
 
 std::string runtime_dir_inside(uid_t uid) { return "/run/user/" + std::to_string(uid); }
@@ -52,6 +104,7 @@ std::string expand_path(const PathEntry& entry, const HostFacts& host) {
       {"$XDG_STATE_HOME", &HostFacts::xdg_state_home},
       {"$XDG_RUNTIME_DIR", &HostFacts::xdg_runtime_dir},
       {"$HOME", &HostFacts::home},
+      {"$PWD", &HostFacts::cwd},  // the directory sandbox was started in (the `ci` workspace)
   };
   std::string expanded;
   if (p == "~" || p.rfind("~/", 0) == 0) {
@@ -67,6 +120,10 @@ std::string expand_path(const PathEntry& entry, const HostFacts& host) {
       }
     }
     if (expanded.empty()) throw PlanError(where + ": '" + p + "': unknown variable");
+    // A workspace of / or of the whole home would hand the app everything it is meant not to see.
+    if (p.rfind("$PWD", 0) == 0 && (host.cwd == "/" || is_under(host.home, host.cwd)))
+      throw PlanError(where + ": '" + p + "': the current directory " + host.cwd +
+                      " holds your home (or is /); cd into the project directory first");
   } else if (p[0] == '/') {
     expanded = p;
   } else if (entry.pos.line == 0) {
@@ -226,6 +283,7 @@ SandboxSpec build_spec(const Invocation& inv, const ProfileChoice& choice,
     spec.dbus_proxy = host.dbus_proxy;
   }
   spec.env = build_env(profile, o, host, spec.home, &desktop_plan);
+  plan_network(spec, inv, profile, host);
   spec.limits = profile.limits;
   if (o.memory) spec.limits.memory = o.memory;
   if (o.cpu) spec.limits.cpu = o.cpu;
@@ -305,6 +363,13 @@ SandboxSpec build_spec(const Invocation& inv, const ProfileChoice& choice,
     add({.kind = MountKind::kBind, .target = host.resolv_conf_target,
          .source = host.resolv_conf_target, .read_only = true, .optional = true,
          .why = "DNS configuration for the host network"});
+  // Filtered: every name is asked of sandbox-net's resolver on the sandbox's own loopback.
+  if (spec.network == profiles::NetworkMode::kFiltered)
+    add({.kind = MountKind::kFile,
+         .target = host.resolv_conf_target.empty() ? "/etc/resolv.conf" : host.resolv_conf_target,
+         .data = "# sandbox: names are resolved by the network filter (network.allow)\n"
+                 "nameserver 127.0.0.1\n",
+         .why = "DNS through the network filter"});
 
   // The home. home.size caps the tmpfs that holds what the app writes (ephemeral, tmpfs).
   spec.home_size = profile.home_size.value_or(0);

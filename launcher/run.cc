@@ -8,6 +8,7 @@
 #include <linux/sched.h>
 #include <sys/prctl.h>
 #include <sys/random.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/timerfd.h>
 #include <sys/socket.h>
@@ -29,6 +30,7 @@
 #include "launcher/channel.h"
 #include "launcher/error.h"
 #include "launcher/init.h"
+#include "launcher/network.h"
 #include "launcher/pty.h"
 #include "launcher/seccomp.h"
 #include "overlay/layer.h"
@@ -42,6 +44,8 @@ using Clock = std::chrono::steady_clock;
 
 void log_line(const std::string& text) { std::fprintf(stderr, "sandbox: %s\n", text.c_str()); }
 
+RunStatus* g_status = nullptr;  // --json-status: filled in as the run goes
+
 void log_stage(const SandboxSpec& spec, const char* name, Clock::time_point t0,
                const std::string& extra = {}) {
   if (!spec.verbose) return;
@@ -54,13 +58,17 @@ void log_stage(const SandboxSpec& spec, const char* name, Clock::time_point t0,
 int report(SetupError e, const char* stage) {
   if (e.stage.empty()) e.stage = stage;
   std::fprintf(stderr, "%s\n", e.format().c_str());
+  if (g_status) {
+    g_status->error = e.format();
+    g_status->launcher_failed = e.exit_code == 125;
+  }
   return e.exit_code;
 }
 
 unsigned long clone_flags(const SandboxSpec& spec) {
   unsigned long flags = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC |
                         CLONE_NEWUTS | CLONE_NEWCGROUP;
-  if (spec.network == profiles::NetworkMode::kNone) flags |= CLONE_NEWNET;
+  if (spec.network != profiles::NetworkMode::kHost) flags |= CLONE_NEWNET;
   return flags;
 }
 
@@ -90,6 +98,8 @@ struct Launch {
   std::string dbus_dir;         // its sockets
   std::map<std::string, std::string> dbus_sockets;
   std::function<void()> on_app_exit;  // runs when pid 1 reports the app's status
+  FilteredNetwork* network = nullptr;  // network.mode filtered (run only)
+  std::string record_dir;             // the instance record's directory (run only)
 
   ~Launch() {
     if (dbus_proxy > 0) {
@@ -309,12 +319,28 @@ int supervise(pid_t child, const SandboxSpec& spec, Launch& l) {
       answer.type = Message::Type::kFuse;
       answer.text = start_fuse_overlayfs(spec, fds, l.throwaway_layer, l.fuse_daemon);
       send_message(sock, answer);
+    } else if (m.type == Message::Type::kNet) {
+      const auto t0 = Clock::now();
+      Message answer;
+      answer.type = Message::Type::kNet;
+      answer.text = "ok";
+      try {
+        if (!l.network) throw sys_error("start the filtered network", "", EINVAL);
+        l.network->start(spec, child, l.record_dir);
+      } catch (SetupError& e) {
+        e.stage = "network";
+        answer.type = Message::Type::kError;
+        answer.error = e;
+      }
+      send_message(sock, answer);
+      log_stage(spec, "network (pasta, sandbox-net)", t0);
     } else if (m.type == Message::Type::kLog) {
       if (spec.verbose) log_line(m.text);
     } else if (m.type == Message::Type::kNotice) {
       log_line(m.text);
     } else if (m.type == Message::Type::kExit) {
       exit_code = m.exit_code;
+      if (g_status) g_status->signal = m.signal;
       exited = true;
       if (l.on_app_exit) l.on_app_exit();
     } else if (!error) {
@@ -322,7 +348,7 @@ int supervise(pid_t child, const SandboxSpec& spec, Launch& l) {
     }
   };
   while (!exited) {
-    pollfd fds[5];
+    pollfd fds[6];
     nfds_t n = 0;
     constexpr nfds_t kNone = 99;
     fds[n++] = {l.sigfd.get(), POLLIN, 0};
@@ -339,7 +365,10 @@ int supervise(pid_t child, const SandboxSpec& spec, Launch& l) {
         fds[in_i] = {STDIN_FILENO, POLLIN, 0};
       }
     }
+    const nfds_t net_i = (l.network && l.network->log_fd() >= 0) ? n++ : kNone;
+    if (net_i != kNone) fds[net_i] = {l.network->log_fd(), POLLIN, 0};
     if (poll(fds, n, -1) < 0) continue;
+    if (net_i != kNone && fds[net_i].revents) l.network->drain();
     if (timer_i != kNone && (fds[timer_i].revents & POLLIN)) {
       uint64_t expirations;
       if (read(timer.get(), &expirations, sizeof(expirations)) > 0) {
@@ -348,6 +377,7 @@ int supervise(pid_t child, const SandboxSpec& spec, Launch& l) {
           std::snprintf(line, sizeof(line), "timeout of %g s reached: stopping the sandbox", timeout);
           log_line(line);
           timed_out = true;
+          if (g_status) g_status->timed_out = true;
           kill(child, SIGTERM);
           itimerspec grace{};
           grace.it_value.tv_sec = kGraceSeconds;
@@ -428,7 +458,8 @@ std::optional<Fd> claim_layer(const SandboxSpec& spec) {
   }
 }
 
-int run_sandbox(const SandboxSpec& spec) {
+int run_sandbox(const SandboxSpec& spec, RunStatus* status) {
+  g_status = status;
   Launch l;
   try {
     prepare(spec, l);
@@ -478,6 +509,7 @@ int run_sandbox(const SandboxSpec& spec) {
     }
     Message go;
     go.type = Message::Type::kGo;
+    if (status) status->limits_backend = backend.empty() ? "rlimits" : backend;
     if (backend.empty()) {
       const std::string why = why_scope + "; " + why_delegated;
       if (spec.limits.required.value_or(false)) {
@@ -510,7 +542,8 @@ int run_sandbox(const SandboxSpec& spec) {
     r.started = std::time(nullptr);
     r.seccomp = profiles::to_string(spec.seccomp);
     r.nested_userns = spec.nested_userns;
-    r.own_network = spec.network == profiles::NetworkMode::kNone;
+    r.own_network = spec.network != profiles::NetworkMode::kHost;
+    r.network = profiles::to_string(spec.network);
     r.home = spec.home;
     r.cwd = spec.cwd;
     r.env = spec.env;
@@ -525,7 +558,17 @@ int run_sandbox(const SandboxSpec& spec) {
   // The counters, read while pid 1 still holds the cgroup (systemd collects an empty scope).
   CgroupUsage u;
   if (cgroup) l.on_app_exit = [&] { u = cgroup->usage(); };
+  FilteredNetwork network;
+  if (spec.network == profiles::NetworkMode::kFiltered) {
+    l.network = &network;
+    l.record_dir = record.dir();
+  }
   int code = supervise(static_cast<pid_t>(pid), spec, l);
+  network.stop();
+  if (status && spec.network == profiles::NetworkMode::kFiltered) status->network_denials = network.denials();
+  if (network.denials() > 0)
+    log_line("network: " + std::to_string(network.denials()) + " names or connections refused" +
+             (spec.net_log.empty() ? " (--net-log FILE lists them)" : " (listed in " + spec.net_log + ")"));
   if (cgroup) {
     // The kernel may count the kill a moment after the app's status reached us.
     if (code == 137 && u.oom_kills == 0 && u.ooms == 0) {
@@ -546,6 +589,28 @@ int run_sandbox(const SandboxSpec& spec) {
                     static_cast<double>(u.memory_peak) / (1 << 20), static_cast<double>(u.cpu_usec) / 1e6,
                     u.pids_peak);
       log_line(line);
+    }
+    if (status) {
+      status->memory_limit_hit = (u.oom_kills > 0 || u.ooms > 0) && spec.limits.memory;
+      status->pids_limit_hit = u.pids_max_hits > 0;
+      if (u.memory_peak) {
+        status->peak_memory = u.memory_peak;
+        status->peak_memory_source = "cgroup";
+      }
+      status->cpu_seconds = static_cast<double>(u.cpu_usec) / 1e6;
+    }
+  }
+  if (status && !cgroup) {
+    // Without a cgroup: what the kernel kept of pid 1 and everything it reaped (the whole
+    // sandbox), once pid 1 is gone; memory is the largest single process's.
+    while (waitpid(static_cast<pid_t>(pid), nullptr, 0) < 0 && errno == EINTR) {
+    }
+    rusage ru{};
+    if (getrusage(RUSAGE_CHILDREN, &ru) == 0) {
+      status->peak_memory = static_cast<unsigned long long>(ru.ru_maxrss) * 1024;
+      status->peak_memory_source = "largest process";
+      status->cpu_seconds = static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+                            static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
     }
   }
   return code;

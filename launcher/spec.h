@@ -26,6 +26,7 @@ enum class MountKind {
   kConsole,      // the sandbox's own pty (see pty.h) bound at `target`, so ttyname() finds it
   kDbusSocket,   // the xdg-dbus-proxy socket of bus `data` ("session", "system"), bound at
                  // `target` (the launcher starts the proxy: desktop/dbus_proxy.h)
+  kFile,         // a read-only file holding `data`, bound at `target` (made if missing)
   kXauthority,   // the host Xauthority `source` reduced to display `data` ("NUMBER:HOSTNAME"),
                  // written as a new file at `target`
 };
@@ -76,6 +77,14 @@ struct SandboxSpec {
   std::string instances_dir;  // where running sandboxes are recorded (instance.h)
 
   profiles::NetworkMode network = profiles::NetworkMode::kNone;
+  // network.mode filtered: the rules as written (checked by the planner with
+  // netpolicy::parse_rule), the ports published on the host's 127.0.0.1, and the programs
+  // that make it: pasta (connectivity), our sandbox-net (egress filter and resolver).
+  std::vector<std::string> net_allow;
+  std::vector<unsigned> publish;
+  std::string pasta;
+  std::string net_helper;
+  std::string net_log;  // --net-log FILE ("" = none)
   profiles::SeccompPolicy seccomp = profiles::SeccompPolicy::kDefault;
   bool nested_userns = false;
 

@@ -25,7 +25,7 @@ const Keys kHomeKeys{"mode", "size"};
 const Keys kFilesystemKeys{"rw", "ro", "hide", "show", "tmpfs", "dev"};
 const Keys kDbusKeys{"session", "system"};
 const Keys kDbusRuleKeys{"talk", "own", "see", "call", "broadcast"};
-const Keys kNetworkKeys{"mode"};
+const Keys kNetworkKeys{"mode", "allow", "publish"};
 const Keys kEnvKeys{"keep", "set"};
 const Keys kSecurityKeys{"seccomp", "nested_userns"};
 const Keys kLimitsKeys{"memory", "cpu", "pids", "io_weight", "timeout", "rlimits", "required"};
@@ -37,7 +37,7 @@ const Keys kRlimitKeys{"nofile", "nproc", "core", "fsize"};
 const Keys kTopLater{};
 const Keys kHomeLater{};
 const Keys kFilesystemLater{};
-const Keys kNetworkLater{"allow"};
+const Keys kNetworkLater{};
 const Keys kNone{};
 
 constexpr size_t kMaxShown = 40;  // longest scalar quoted back in a message
@@ -440,11 +440,27 @@ void Parser::parse_filesystem(const Entry& entry, Profile& profile) const {
 
 void Parser::parse_network(const Entry& entry, Profile& profile) const {
   for (const Entry& e : section(entry, kNetworkKeys, kNetworkLater)) {
-    if (e.value.IsScalar() && e.value.Scalar() == "filtered") {
-      fail(value_pos(e), "network.mode filtered is not supported yet");
+    if (e.key == "mode") {
+      profile.network_mode = enum_value<NetworkMode>(e, "network.mode", parse_network_mode,
+                                                     "none, host, filtered");
+    } else if (e.key == "allow") {
+      const std::string expected = "a list of rules (example.com:443, *.example.org, 10.0.0.0/8, lan, localhost:8080)";
+      for (const YAML::Node& item : list_items(e, "network.allow", expected)) {
+        if (!item.IsScalar() || item.Scalar().empty())
+          fail(pos_of(item), "network.allow: expected a rule such as example.com:443, got " + describe(item));
+        profile.net_allow.push_back({item.Scalar(), pos_of(item)});
+      }
+    } else {
+      for (const YAML::Node& item : list_items(e, "network.publish", "a list of port numbers")) {
+        const std::string text = item.IsScalar() ? item.Scalar() : "";
+        unsigned long port = 0;
+        if (!text.empty() && text.size() <= 5 && text.find_first_not_of("0123456789") == std::string::npos)
+          port = std::stoul(text);
+        if (port < 1 || port > 65535)
+          fail(pos_of(item), "network.publish: expected a port number 1-65535, got " + describe(item));
+        profile.publish.push_back(static_cast<unsigned>(port));
+      }
     }
-    profile.network_mode = enum_value<NetworkMode>(e, "network.mode", parse_network_mode,
-                                                   "none, host");
   }
 }
 

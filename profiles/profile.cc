@@ -19,9 +19,10 @@ constexpr std::array<std::pair<HomeMode, const char*>, 5> kHomeModes{{
     {HomeMode::kBind, "bind"},
     {HomeMode::kRo, "ro"},
 }};
-constexpr std::array<std::pair<NetworkMode, const char*>, 2> kNetworkModes{{
+constexpr std::array<std::pair<NetworkMode, const char*>, 3> kNetworkModes{{
     {NetworkMode::kNone, "none"},
     {NetworkMode::kHost, "host"},
+    {NetworkMode::kFiltered, "filtered"},
 }};
 constexpr std::array<std::pair<SeccompPolicy, const char*>, 3> kSeccompPolicies{{
     {SeccompPolicy::kDefault, "default"},
@@ -52,14 +53,14 @@ void append(std::vector<T>& to, const std::vector<T>& from) {
 }
 
 // The variables a profile path may start with: the planner knows their host values.
-constexpr std::array<std::string_view, 6> kPathVariables{
+constexpr std::array<std::string_view, 7> kPathVariables{
     "HOME",          "XDG_CONFIG_HOME", "XDG_DATA_HOME",
-    "XDG_CACHE_HOME", "XDG_STATE_HOME", "XDG_RUNTIME_DIR",
+    "XDG_CACHE_HOME", "XDG_STATE_HOME", "XDG_RUNTIME_DIR", "PWD",
 };
 
 constexpr const char* kPathForms =
     "a path must be absolute (/...) or start with ~, $HOME, $XDG_CONFIG_HOME, $XDG_DATA_HOME, "
-    "$XDG_CACHE_HOME, $XDG_STATE_HOME or $XDG_RUNTIME_DIR (alone or followed by /...)";
+    "$XDG_CACHE_HOME, $XDG_STATE_HOME, $XDG_RUNTIME_DIR or $PWD (alone or followed by /...)";
 
 bool has_allowed_root(const std::string& path) {
   if (path[0] == '/') return true;
@@ -185,6 +186,9 @@ Profile merge(const Profile& base, const Profile& overlay) {
   append(out.tmpfs, overlay.tmpfs);
   append(out.dev, overlay.dev);
   if (overlay.network_mode) out.network_mode = overlay.network_mode;
+  out.net_allow.insert(out.net_allow.end(), overlay.net_allow.begin(), overlay.net_allow.end());
+  for (unsigned port : overlay.publish)
+    if (std::find(out.publish.begin(), out.publish.end(), port) == out.publish.end()) out.publish.push_back(port);
   append(out.env_keep, overlay.env_keep);
   append(out.env_set, overlay.env_set);
   if (overlay.seccomp) out.seccomp = overlay.seccomp;

@@ -11,7 +11,7 @@
 namespace sandbox::profiles {
 
 enum class HomeMode { kOverlay, kEphemeral, kTmpfs, kBind, kRo };
-enum class NetworkMode { kNone, kHost };
+enum class NetworkMode { kNone, kHost, kFiltered };
 enum class SeccompPolicy { kDefault, kStrict, kDevel };
 enum class InstanceMode { kSingle, kMulti };
 enum class DisplayKind { kWayland, kX11 };
@@ -70,6 +70,13 @@ struct Limits {
   std::optional<bool> required;              // refuse to start without the cgroup limits
 };
 
+// One `network.allow` rule as written ("example.com:443/tcp"); its syntax is checked by the
+// planner (netpolicy/rules.h), which reports errors at `pos`.
+struct NetRule {
+  std::string text;
+  SourcePos pos;
+};
+
 struct EnvSet {
   std::string name;
   std::string value;
@@ -97,6 +104,8 @@ struct Profile {
   DbusPolicy dbus_session, dbus_system;
   Limits limits;
   std::optional<NetworkMode> network_mode;
+  std::vector<NetRule> net_allow;         // lists append
+  std::vector<unsigned> publish;          // ports exposed on the host's 127.0.0.1
   std::vector<std::string> env_keep;  // names, `*` matches any run of characters
   std::vector<EnvSet> env_set;        // in order; a later entry for the same name wins
   std::optional<SeccompPolicy> seccomp;

@@ -4,10 +4,10 @@
 set -euo pipefail
 
 build_pkgs=(cmake g++ make pkg-config libcap-dev libseccomp-dev libmount-dev libyaml-cpp-dev libsystemd-dev
-            googletest libgtest-dev libgmock-dev libglib2.0-dev)
+            googletest libgtest-dev libgmock-dev libglib2.0-dev libnftables-dev passt)
 test_pkgs=(python3 bubblewrap hyperfine procps iproute2 passwd util-linux groff-base man-db fuse-overlayfs
            qemu-system-x86 linux-image-amd64 busybox-static systemd dbus-user-session libpam-systemd
-           desktop-file-utils)
+           desktop-file-utils dnsmasq-base iperf3 nftables)
 
 want=("${build_pkgs[@]}")
 [ "${1:-}" = "--test" ] && want+=("${test_pkgs[@]}")

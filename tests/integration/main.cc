@@ -110,10 +110,12 @@ bool stage(uid_t uid, gid_t gid) {
   for (const char* sub : {"bin", "share", "share/sandbox", "share/sandbox/profiles", "probe", "suid"})
     fs::create_directory(dir + "/" + sub, ec);
   if (!copy_file(launcher_under_test(), dir + "/bin/sandbox", 0755)) return false;
-  // `sandbox desktop` runs its helper from next to the launcher.
+  // `sandbox desktop` and `--net filtered` run their helpers from next to the launcher.
   const std::string launcher = launcher_under_test();
-  const std::string helper = launcher.substr(0, launcher.rfind('/')) + "/sandbox-desktop";
-  if (access(helper.c_str(), X_OK) == 0 && !copy_file(helper, dir + "/bin/sandbox-desktop", 0755)) return false;
+  for (const char* name : {"sandbox-desktop", "sandbox-net"}) {
+    const std::string helper = launcher.substr(0, launcher.rfind('/')) + "/" + name;
+    if (access(helper.c_str(), X_OK) == 0 && !copy_file(helper, dir + "/bin/" + name, 0755)) return false;
+  }
   if (!copy_file(SANDBOX_IT_PROBE, dir + "/probe/sandbox_probe", 0755)) return false;
   if (!copy_file(SANDBOX_IT_PROBE, dir + "/suid/sandbox_probe", 0755)) return false;
   for (const auto& e : fs::directory_iterator(std::string(SANDBOX_IT_SHARE) + "/profiles", ec)) {

@@ -10,6 +10,21 @@ Invocation parse(std::vector<std::string> words) {
   return parse_cli(words);
 }
 
+TEST(Cli, NetworkOptions) {
+  const Invocation inv = parse_cli({"sandbox", "run", "--net", "filtered", "--allow", "example.com:443/tcp",
+                                    "--allow=lan", "--publish", "8080", "--net-log", "n.log",
+                                    "--json-status", "s.json", "--json-status-fd", "7", "--", "x"});
+  EXPECT_EQ(inv.overrides.network, profiles::NetworkMode::kFiltered);
+  ASSERT_EQ(inv.overrides.allow.size(), 2u);
+  EXPECT_EQ(inv.overrides.allow[0].text, "example.com:443/tcp");
+  EXPECT_EQ(inv.overrides.allow[0].pos.str(), "--allow");
+  EXPECT_EQ(inv.overrides.allow[1].text, "lan");
+  EXPECT_EQ(inv.overrides.publish, std::vector<unsigned>{8080});
+  EXPECT_EQ(inv.net_log, "n.log");
+  EXPECT_EQ(inv.json_status, "s.json");
+  EXPECT_EQ(inv.json_status_fd, 7);
+}
+
 TEST(Cli, AppWithArgsPassesEverythingAfterApp) {
   Invocation inv = parse({"-v", "firefox", "--new-window", "-p", "x"});
   EXPECT_EQ(inv.command, Command::kRunApp);
@@ -94,8 +109,12 @@ TEST(Cli, ErrorsSayWhatIsWrong) {
   EXPECT_EQ(message({"--bogus", "x"}), "unknown option '--bogus'");
   EXPECT_EQ(message({"run", "--home", "nfs", "x"}),
             "--home: 'nfs' is not one of overlay, ephemeral, tmpfs, bind, ro");
-  EXPECT_EQ(message({"run", "--net", "wifi", "x"}), "--net: 'wifi' is not one of none, host");
-  EXPECT_EQ(message({"run", "--net", "filtered", "x"}), "--net: 'filtered' is not supported yet");
+  EXPECT_EQ(message({"run", "--net", "wifi", "x"}), "--net: 'wifi' is not one of none, host, filtered");
+  EXPECT_EQ(message({"run", "--allow", "", "x"}), "--allow needs a rule, such as example.com:443");
+  EXPECT_EQ(message({"run", "--publish", "0", "x"}), "--publish: '0' is not a port number 1-65535");
+  EXPECT_EQ(message({"run", "--publish", "80x", "x"}), "--publish: '80x' is not a port number 1-65535");
+  EXPECT_EQ(message({"run", "--json-status-fd", "-1", "x"}),
+            "--json-status-fd: '-1' is not a file descriptor number");
   EXPECT_EQ(message({"run", "--rw"}), "--rw needs a value");
   EXPECT_EQ(message({"run", "--env", "=x", "y"}), "--env needs NAME or NAME=VALUE");
   EXPECT_EQ(message({"run", "--dry-run=1", "y"}), "--dry-run takes no value");

@@ -146,11 +146,24 @@ TEST(ProfileParse, UnknownKeys) {
             "t.yaml:3:3: unknown key 'version' in home");
 }
 
-TEST(ProfileParse, LaterKeysAreNotSupportedYet) {
-  EXPECT_EQ(error_of("version: 1\nnetwork:\n  allow: [example.com]\n"),
-            "t.yaml:3:3: network.allow is not supported yet");
-  EXPECT_EQ(error_of("version: 1\nnetwork:\n  mode: filtered\n"),
-            "t.yaml:3:9: network.mode filtered is not supported yet");
+TEST(ProfileParse, NetworkKeys) {
+  const Profile p = parse_profile_text(
+      "version: 1\nnetwork:\n  mode: filtered\n  allow: [example.com:443, lan]\n  publish: [8080, 9090]\n",
+      "t.yaml").profile;
+  EXPECT_EQ(p.network_mode, NetworkMode::kFiltered);
+  ASSERT_EQ(p.net_allow.size(), 2u);
+  EXPECT_EQ(p.net_allow[0].text, "example.com:443");
+  EXPECT_EQ(p.net_allow[0].pos.str(), "t.yaml:4:11");
+  EXPECT_EQ(p.publish, (std::vector<unsigned>{8080, 9090}));
+  EXPECT_EQ(error_of("version: 1\nnetwork:\n  allow: example.com\n"),
+            "t.yaml:3:10: network.allow: expected a list of rules (example.com:443, *.example.org, "
+            "10.0.0.0/8, lan, localhost:8080), got 'example.com'");
+  EXPECT_EQ(error_of("version: 1\nnetwork:\n  allow: [[a]]\n"),
+            "t.yaml:3:11: network.allow: expected a rule such as example.com:443, got a list");
+  EXPECT_EQ(error_of("version: 1\nnetwork:\n  publish: [70000]\n"),
+            "t.yaml:3:13: network.publish: expected a port number 1-65535, got '70000'");
+  EXPECT_EQ(error_of("version: 1\nnetwork:\n  mode: open\n"),
+            "t.yaml:3:9: network.mode: 'open' is not one of none, host, filtered");
 }
 
 TEST(ProfileParse, DesktopKeys) {
@@ -275,7 +288,7 @@ TEST(ProfileParse, BadEnumValues) {
   EXPECT_EQ(error_of("version: 1\nhome:\n  mode: overlays\n"),
             "t.yaml:3:9: home.mode: 'overlays' is not one of overlay, ephemeral, tmpfs, bind, ro");
   EXPECT_EQ(error_of("version: 1\nnetwork:\n  mode: full\n"),
-            "t.yaml:3:9: network.mode: 'full' is not one of none, host");
+            "t.yaml:3:9: network.mode: 'full' is not one of none, host, filtered");
   EXPECT_EQ(error_of("version: 1\nsecurity:\n  seccomp: off\n"),
             "t.yaml:3:12: security.seccomp: 'off' is not one of default, strict, devel");
 }
@@ -295,7 +308,8 @@ TEST(ProfileParse, EveryEnumSpelling) {
   EXPECT_EQ(to_string(NetworkMode::kHost), "host"s);
   EXPECT_EQ(parse_network_mode("none"), NetworkMode::kNone);
   EXPECT_EQ(parse_network_mode("host"), NetworkMode::kHost);
-  EXPECT_EQ(parse_network_mode("filtered"), std::nullopt);
+  EXPECT_EQ(parse_network_mode("filtered"), NetworkMode::kFiltered);
+  EXPECT_EQ(parse_network_mode("open"), std::nullopt);
   EXPECT_EQ(to_string(SeccompPolicy::kDefault), "default"s);
   EXPECT_EQ(to_string(SeccompPolicy::kStrict), "strict"s);
   EXPECT_EQ(to_string(SeccompPolicy::kDevel), "devel"s);
@@ -397,7 +411,7 @@ TEST(ProfileParse, PathForms) {
 TEST(ProfileParse, BadPathForms) {
   const std::string forms =
       "a path must be absolute (/...) or start with ~, $HOME, $XDG_CONFIG_HOME, "
-      "$XDG_DATA_HOME, $XDG_CACHE_HOME, $XDG_STATE_HOME or $XDG_RUNTIME_DIR (alone or "
+      "$XDG_DATA_HOME, $XDG_CACHE_HOME, $XDG_STATE_HOME, $XDG_RUNTIME_DIR or $PWD (alone or "
       "followed by /...)";
   for (const std::string text : {"relative", "./x", "~user/x", "~user", "$FOO/x", "${HOME}/x",
                                  "$HOMEX", "$HOME_x/a", "$XDG_RUNTIME_DIRX", "?\?/x", "\\/x",
@@ -439,7 +453,7 @@ TEST(ProfileParse, PathsInYaml) {
   EXPECT_EQ(error_of("version: 1\nfilesystem:\n  rw: [~/ok, data/x]\n"),
             "t.yaml:3:14: filesystem.rw: 'data/x' is not allowed: a path must be absolute "
             "(/...) or start with ~, $HOME, $XDG_CONFIG_HOME, $XDG_DATA_HOME, $XDG_CACHE_HOME, "
-            "$XDG_STATE_HOME or $XDG_RUNTIME_DIR (alone or followed by /...)");
+            "$XDG_STATE_HOME, $XDG_RUNTIME_DIR or $PWD (alone or followed by /...)");
   EXPECT_EQ(error_of("version: 1\nfilesystem:\n  hide:\n    - /a/../etc\n"),
             "t.yaml:4:7: filesystem.hide: '/a/../etc': '..' components are not allowed");
   EXPECT_EQ(error_of("version: 1\nfilesystem:\n  tmpfs: [\"/a\\0b\"]\n"),

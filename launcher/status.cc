@@ -1,0 +1,120 @@
+#include "launcher/status.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <ctime>
+
+#include "launcher/explain.h"
+
+namespace sandbox::launcher {
+
+namespace {
+
+std::string list(const std::vector<std::string>& items) {
+  std::string out = "[";
+  for (size_t i = 0; i < items.size(); ++i) out += (i ? ", " : "") + json_quote(items[i]);
+  return out + "]";
+}
+
+std::string number(double v, int decimals) {
+  char buf[64];
+  std::snprintf(buf, sizeof(buf), "%.*f", decimals, v);
+  return buf;
+}
+
+// "2026-12-04T19:30:00.123Z"
+std::string iso_time(double t) {
+  const time_t secs = static_cast<time_t>(t);
+  tm utc{};
+  gmtime_r(&secs, &utc);
+  char buf[96];
+  const int ms = static_cast<int>((t - static_cast<double>(secs)) * 1000);
+  std::snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", utc.tm_year + 1900, utc.tm_mon + 1,
+                utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec, ms);
+  return buf;
+}
+
+std::string write_all(int fd, const std::string& data) {
+  size_t done = 0;
+  while (done < data.size()) {
+    const ssize_t n = write(fd, data.data() + done, data.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return std::strerror(errno);
+    done += static_cast<size_t>(n);
+  }
+  return "";
+}
+
+}  // namespace
+
+std::string format_status_json(const RunStatus& s) {
+  std::string o = "{";
+  auto field = [&o](const char* name, const std::string& value) {
+    if (o.size() > 1) o += ", ";
+    o += "\"" + std::string(name) + "\": " + value;
+  };
+  auto opt_str = [](const std::string& v) { return v.empty() ? std::string("null") : json_quote(v); };
+  field("sandbox_version", json_quote(s.version));
+  field("app", json_quote(s.app));
+  field("profile", json_quote(s.profile));
+  field("profile_file", opt_str(s.profile_file));
+  field("command", list(s.command));
+  field("cwd", json_quote(s.cwd));
+  field("started", json_quote(iso_time(s.started)));
+  field("ended", json_quote(iso_time(s.ended)));
+  field("duration_s", number(s.ended - s.started, 3));
+  field("exit_code", std::to_string(s.exit_code));
+  field("signal", s.signal ? std::to_string(s.signal) : "null");
+  field("launcher_failed", s.launcher_failed ? "true" : "false");
+  field("error", opt_str(s.error));
+  field("timed_out", s.timed_out ? "true" : "false");
+  field("timeout_s", s.timeout > 0 ? number(s.timeout, 3) : "null");
+  field("memory_limit_hit", s.memory_limit_hit ? "true" : "false");
+  field("pids_limit_hit", s.pids_limit_hit ? "true" : "false");
+  field("limits_backend", json_quote(s.limits_backend));
+  field("peak_memory_bytes", s.peak_memory ? std::to_string(*s.peak_memory) : "null");
+  field("peak_memory_source", opt_str(s.peak_memory_source));
+  field("cpu_s", s.cpu_seconds ? number(*s.cpu_seconds, 3) : "null");
+  field("network", json_quote(s.network));
+  field("network_allow", list(s.network_allow));
+  field("network_denials", s.network_denials ? std::to_string(*s.network_denials) : "null");
+  field("net_log", opt_str(s.net_log));
+  field("home_mode", json_quote(s.home_mode));
+  field("home_layer", opt_str(s.home_layer));
+  field("writable_paths", list(s.writable_paths));
+  // Everything else the app could write (a tmpfs home, /tmp, /var/tmp, /dev/shm, the run
+  // dir) was thrown away with the sandbox, and an overlay home's writes are in home_layer:
+  // nothing outside writable_paths was written on the host.
+  field("written_outside_workspace", "[]");
+  return o + "}\n";
+}
+
+std::string write_status_file(const std::string& path, const std::string& json) {
+  const size_t slash = path.rfind('/');
+  const std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
+  std::string tmp = dir + "/.sandbox-status-XXXXXX";
+  const int fd = mkostemp(tmp.data(), O_CLOEXEC);
+  if (fd < 0) return "create a file in " + dir + ": " + std::strerror(errno);
+  fchmod(fd, 0644);
+  std::string err = write_all(fd, json);
+  if (err.empty() && fsync(fd) != 0) err = std::strerror(errno);
+  close(fd);
+  if (err.empty() && rename(tmp.c_str(), path.c_str()) != 0) err = std::strerror(errno);
+  if (!err.empty()) {
+    unlink(tmp.c_str());
+    return "write " + path + ": " + err;
+  }
+  return "";
+}
+
+std::string write_status_fd(int fd, const std::string& json) {
+  const std::string err = write_all(fd, json);
+  return err.empty() ? "" : "write the status to fd " + std::to_string(fd) + ": " + err;
+}
+
+}  // namespace sandbox::launcher
