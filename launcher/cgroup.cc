@@ -243,6 +243,10 @@ void apply_rlimits_in_child(const profiles::Limits& limits, bool fallback) {
     else if (name == "fsize") set(RLIMIT_FSIZE, value, "fsize");
   }
   if (fallback && limits.memory) set(RLIMIT_AS, *limits.memory, "as");
+  // RLIMIT_NPROC counts the processes of our uid in each user namespace on the way up
+  // (Linux 5.14+ ucounts), so in the sandbox's own namespace it counts the sandbox only:
+  // a fair stand-in for pids.max (threads count too, as in pids.max).
+  if (fallback && limits.pids && !limits.rlimits.count("nproc")) set(RLIMIT_NPROC, *limits.pids, "nproc");
 }
 
 }  // namespace sandbox::launcher

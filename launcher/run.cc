@@ -520,8 +520,8 @@ int run_sandbox(const SandboxSpec& spec, RunStatus* status) {
                                 "delegated cgroup v2 subtree, or drop limits.required"),
                       "cgroup");
       }
-      log_line("cgroup limits not applied (" + why + "): memory is capped with RLIMIT_AS only; "
-               "cpu, pids and io_weight are not enforced");
+      log_line("cgroup limits not applied (" + why + "): memory is capped with RLIMIT_AS only, "
+               "processes with RLIMIT_NPROC; cpu and io_weight are not enforced");
       go.text = "fallback";
     } else if (spec.verbose) {
       log_line("limits: " + backend);

@@ -26,6 +26,7 @@ struct Paths {
   std::string setuid_probe;  // a setuid-root copy, "" when not running as root
   std::string setuid_dir;
   std::string staging;       // the staging directory (root runs), else ""
+  std::string fixtures;      // tests/fixtures (a staged copy in root runs), "" when not built in
 };
 
 const Paths& paths();

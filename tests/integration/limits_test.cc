@@ -47,6 +47,37 @@ TEST_F(LimitsTest, WithoutDelegationMemoryFallsBackOrIsRefusedWhenRequired) {
   EXPECT_NE(req.err.find("limits.required"), std::string::npos) << req.describe();
 }
 
+// Without a cgroup, pids falls back to RLIMIT_NPROC, which counts the processes of the
+// sandbox's own user namespace: a fork bomb stops there, and the host's processes of the same
+// user do not count against it.
+TEST_F(LimitsTest, WithoutDelegationPidsFallBackToNproc) {
+  const char* bomb =
+      "import os, resource, signal, time\n"
+      "print(resource.getrlimit(resource.RLIMIT_NPROC)[0])\n"
+      "kids = []\n"
+      "while len(kids) < 100:\n"
+      "    try:\n"
+      "        pid = os.fork()\n"
+      "    except OSError:\n"
+      "        break\n"
+      "    if pid == 0:\n"
+      "        time.sleep(30)\n"
+      "        os._exit(0)\n"
+      "    kids.append(pid)\n"
+      "print('started', len(kids))\n"
+      "for k in kids: os.kill(k, signal.SIGKILL)\n";
+  const Result r = sandbox({"run", "--pids", "40", "--", "python3", "-c", bomb});
+  ASSERT_EQ(r.exit_code, 0) << r.describe();
+  if (r.err.find("cgroup limits not applied") == std::string::npos)
+    GTEST_SKIP() << "this host delegates a cgroup v2 subtree: the fallback is not taken here";
+  EXPECT_EQ(r.out.substr(0, r.out.find('\n')), "40") << r.describe();
+  const size_t at = r.out.find("started ");
+  ASSERT_NE(at, std::string::npos) << r.describe();
+  const int started = std::stoi(r.out.substr(at + 8));
+  EXPECT_GT(started, 20) << r.describe();
+  EXPECT_LT(started, 40) << r.describe();
+}
+
 TEST_F(LimitsTest, BadLimitValuesAreUsageErrors) {
   EXPECT_EQ(sandbox({"run", "--memory", "lots", "--", "/bin/true"}).exit_code, 125);
   EXPECT_EQ(sandbox({"run", "--cpu", "-1", "--", "/bin/true"}).exit_code, 125);

@@ -124,6 +124,12 @@ bool stage(uid_t uid, gid_t gid) {
       return false;
   }
   if (ec) return fail("list " + std::string(SANDBOX_IT_SHARE) + "/profiles: " + ec.message());
+#ifdef SANDBOX_IT_FIXTURES
+  // Test projects (tests/fixtures), readable by the test user wherever the checkout is.
+  fs::copy(SANDBOX_IT_FIXTURES, dir + "/fixtures", fs::copy_options::recursive, ec);
+  if (ec) return fail("copy " + std::string(SANDBOX_IT_FIXTURES) + ": " + ec.message());
+  g_paths.fixtures = dir + "/fixtures";
+#endif
   for (const auto& e : fs::recursive_directory_iterator(dir)) {
     if (e.path() == dir + "/suid/sandbox_probe") continue;
     if (lchown(e.path().c_str(), uid, gid) != 0) return fail("chown " + e.path().string());
@@ -290,6 +296,9 @@ bool set_up_process(int argc, char** argv) {
     g_paths.launcher = launcher_under_test();
     g_paths.probe = SANDBOX_IT_PROBE;
     g_paths.probe_dir = dir_of(g_paths.probe);
+#ifdef SANDBOX_IT_FIXTURES
+    g_paths.fixtures = SANDBOX_IT_FIXTURES;
+#endif
     if (!getenv("HOME")) {
       if (const passwd* pw = getpwuid(getuid())) setenv("HOME", pw->pw_dir, 1);
     }
