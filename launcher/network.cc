@@ -3,7 +3,9 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/inotify.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -87,6 +89,7 @@ std::vector<std::string> pasta_argv(const SandboxSpec& spec, pid_t pid, const st
   for (unsigned p : spec.publish) append(tcp_in, std::to_string(p));
   return {spec.pasta,
           "--config-net",
+          "--foreground",
           "--quiet",
           "--pid", pid_file,
           "--no-map-gw",
@@ -106,18 +109,23 @@ void FilteredNetwork::start(const SandboxSpec& spec, pid_t pid, const std::strin
     record_log_.reset(open((record_dir + "/net.log").c_str(),
                            O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600));
 
-  // pasta configures the namespace, then daemonizes; we are its subreaper, so that we can
-  // stop and reap it at the end. Its pid comes from --pid.
-  std::string pid_file = (record_dir.empty() ? std::string("/tmp") : record_dir) + "/pasta.pid";
+  // pasta stays in the foreground as our child, so that it dies with us (PDEATHSIG) even when
+  // we are SIGKILLed: daemonized, it would outlive the sandbox (it does not notice that the
+  // namespace of a pid is gone). It writes its pid file once the namespace is configured, in
+  // the foreground as when daemonizing: that close is the sync point.
+  const std::string run_dir = record_dir.empty() ? std::string("/tmp") : record_dir;
+  const std::string pid_file = run_dir + "/pasta.pid";
   unlink(pid_file.c_str());
+  Fd watch(inotify_init1(IN_CLOEXEC | IN_NONBLOCK));
+  if (!watch.valid() || inotify_add_watch(watch.get(), run_dir.c_str(), IN_CLOSE_WRITE) < 0)
+    throw sys_error("watch", run_dir);
   int err_pipe[2];
   if (pipe2(err_pipe, O_CLOEXEC | O_NONBLOCK) != 0) throw sys_error("pipe");
   Fd err_read(err_pipe[0]), err_write(err_pipe[1]);
-  prctl(PR_SET_CHILD_SUBREAPER, 1);
   const std::vector<std::string> argv = pasta_argv(spec, pid, pid_file);
-  const pid_t starter = fork();
-  if (starter < 0) throw sys_error("fork", spec.pasta);
-  if (starter == 0) {
+  pasta_ = fork();
+  if (pasta_ < 0) throw sys_error("fork", spec.pasta);
+  if (pasta_ == 0) {
     child_setup();
     const int null = open("/dev/null", O_RDWR);
     dup2(null, 0);
@@ -127,15 +135,24 @@ void FilteredNetwork::start(const SandboxSpec& spec, pid_t pid, const std::strin
     exec_argv(argv);
   }
   err_write.reset();
-  const int status = reap(starter, kReadyTimeoutMs);
-  const std::string said = read_available(err_read.get());
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-    throw sys_error("start pasta (" + describe_status(status) + (said.empty() ? "" : ": " + said) + ")",
-                    spec.pasta, EIO, "the filtered network needs pasta from the passt package");
-  if (FILE* f = std::fopen(pid_file.c_str(), "re")) {
-    long p = 0;
-    if (std::fscanf(f, "%ld", &p) == 1 && p > 0) pasta_ = static_cast<pid_t>(p);
-    std::fclose(f);
+  Fd pasta_fd(static_cast<int>(syscall(SYS_pidfd_open, pasta_, 0)));
+  struct stat pid_st {};
+  for (bool ready = false; !ready;) {
+    pollfd p[2] = {{watch.get(), POLLIN, 0}, {pasta_fd.get(), POLLIN, 0}};
+    const int rc = poll(p, 2, kReadyTimeoutMs);
+    if (rc < 0 && errno == EINTR) continue;
+    if (rc == 0) throw sys_error("start", spec.pasta, ETIMEDOUT, "pasta did not configure the namespace within 10 s");
+    if (p[1].revents) {  // pasta exited: it says why on stderr
+      const int status = reap(pasta_, 1000);
+      pasta_ = 0;
+      const std::string said = read_available(err_read.get());
+      throw sys_error("start pasta (" + describe_status(status) + (said.empty() ? "" : ": " + said) + ")",
+                      spec.pasta, EIO, "the filtered network needs pasta from the passt package");
+    }
+    char events[4096];
+    while (read(watch.get(), events, sizeof(events)) > 0) {
+    }
+    ready = stat(pid_file.c_str(), &pid_st) == 0 && pid_st.st_size > 0;
   }
   unlink(pid_file.c_str());
 
@@ -242,7 +259,6 @@ void FilteredNetwork::stop() {
   }
   drain();
   if (pasta_ > 0) {
-    // pasta ends by itself once the namespace is gone; do not wait for it to notice.
     kill(pasta_, SIGTERM);
     reap(pasta_, 1000);
     pasta_ = 0;

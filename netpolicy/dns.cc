@@ -140,7 +140,8 @@ Query parse_query(ByteView packet) {
   uint16_t qdcount = r.u16();
   r.skip(6);  // ancount, nscount, arcount: a query's extra sections (EDNS OPT) are forwarded as is
   if (q.flags & kFlagQr) throw DnsError("not a query (QR is set)");
-  if ((q.flags >> 11 & 0xf) != 0) throw DnsError("opcode " + std::to_string(q.flags >> 11 & 0xf) + " is not QUERY");
+  if ((q.flags >> 11 & 0xf) != 0)
+    throw DnsError("opcode " + std::to_string(q.flags >> 11 & 0xf) + " is not QUERY");
   if (qdcount != 1) throw DnsError(std::to_string(qdcount) + " questions (expected 1)");
   q.question = read_question(r, /*strict_chars=*/true);
   q.question_end = r.pos();
@@ -151,8 +152,8 @@ Bytes header_response(uint16_t id, uint16_t query_flags, Rcode rcode) {
   Bytes out;
   put16(out, id);
   // QR, the query's opcode and RD, RA, and the rcode.
-  uint16_t flags = kFlagQr | (query_flags & 0x7800) | (query_flags & kFlagRd) | kFlagRa |
-                   static_cast<uint16_t>(rcode);
+  uint16_t flags =
+      kFlagQr | (query_flags & 0x7800) | (query_flags & kFlagRd) | kFlagRa | static_cast<uint16_t>(rcode);
   put16(out, flags);
   for (int i = 0; i < 4; ++i) put16(out, 0);
   return out;
@@ -192,7 +193,8 @@ Response parse_response(ByteView packet) {
     if (ttl & 0x80000000u) ttl = 0;
     if (cls == kClassIn && (type == kTypeA || type == kTypeAaaa)) {
       size_t size = type == kTypeA ? 4 : 16;
-      if (rdlength != size) throw DnsError(qtype_name(type) + " record with " + std::to_string(rdlength) + " bytes of data");
+      if (rdlength != size)
+        throw DnsError(qtype_name(type) + " record with " + std::to_string(rdlength) + " bytes of data");
       ResolvedAddress a;
       a.address.family = type == kTypeA ? AF_INET : AF_INET6;
       std::copy(r.here(), r.here() + size, a.address.bytes.begin());
@@ -206,19 +208,32 @@ Response parse_response(ByteView packet) {
 
 std::string qtype_name(uint16_t qtype) {
   switch (qtype) {
-    case 1: return "A";
-    case 2: return "NS";
-    case 5: return "CNAME";
-    case 6: return "SOA";
-    case 12: return "PTR";
-    case 15: return "MX";
-    case 16: return "TXT";
-    case 28: return "AAAA";
-    case 33: return "SRV";
-    case 64: return "SVCB";
-    case 65: return "HTTPS";
-    case 255: return "ANY";
-    default: return "TYPE" + std::to_string(qtype);
+    case 1:
+      return "A";
+    case 2:
+      return "NS";
+    case 5:
+      return "CNAME";
+    case 6:
+      return "SOA";
+    case 12:
+      return "PTR";
+    case 15:
+      return "MX";
+    case 16:
+      return "TXT";
+    case 28:
+      return "AAAA";
+    case 33:
+      return "SRV";
+    case 64:
+      return "SVCB";
+    case 65:
+      return "HTTPS";
+    case 255:
+      return "ANY";
+    default:
+      return "TYPE" + std::to_string(qtype);
   }
 }
 

@@ -28,8 +28,9 @@ uint32_t random_u32() {
 
 }  // namespace
 
-DnsProxy::DnsProxy(std::vector<Rule> rules, std::vector<Upstream> servers, std::vector<UpstreamSocket> upstream,
-                   Listeners listeners, Commit commit, DenialLog& log, bool verbose)
+DnsProxy::DnsProxy(std::vector<Rule> rules, std::vector<Upstream> servers,
+                   std::vector<UpstreamSocket> upstream, Listeners listeners, Commit commit, DenialLog& log,
+                   bool verbose)
     : rules_(std::move(rules)),
       servers_(std::move(servers)),
       upstream_(std::move(upstream)),
@@ -55,6 +56,9 @@ void DnsProxy::watch(std::vector<PollItem>& items) {
     items.push_back({{upstream_[i].fd.get(), POLLIN, 0}, [this, i](short) { read_upstream(i); }});
   }
   for (auto& [id, c] : tcp_) {
+    // A client that closed its side and has nothing to receive waits for its answers
+    // unwatched: poll(2) would report its hang-up again and again.
+    if (c.eof && c.out.empty()) continue;
     short events = static_cast<short>((c.eof ? 0 : POLLIN) | (c.out.empty() ? 0 : POLLOUT));
     items.push_back({{c.fd.get(), events, 0}, [this, id = id](short revents) { serve_tcp(id, revents); }});
   }
@@ -119,7 +123,7 @@ void DnsProxy::accept_tcp(int fd) {
 void DnsProxy::serve_tcp(uint64_t id, short revents) {
   auto it = tcp_.find(id);
   if (it == tcp_.end()) return;
-  if (revents & (POLLIN | POLLHUP | POLLERR)) {
+  if (!it->second.eof && (revents & (POLLIN | POLLHUP | POLLERR))) {
     uint8_t buf[16384];
     ssize_t n = read(it->second.fd.get(), buf, sizeof buf);
     if (n > 0) {
@@ -143,14 +147,15 @@ void DnsProxy::serve_tcp(uint64_t id, short revents) {
       handle_query(message, client);
     }
   }
-  if (revents & POLLOUT) flush_tcp(id);
+  if (revents & (POLLOUT | POLLHUP | POLLERR)) flush_tcp(id);  // a dead peer: send() fails, we close
   close_tcp_if_done(id);
 }
 
 void DnsProxy::flush_tcp(uint64_t id) {
   auto it = tcp_.find(id);
   if (it == tcp_.end() || it->second.out.empty()) return;
-  ssize_t n = send(it->second.fd.get(), it->second.out.data(), it->second.out.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+  ssize_t n =
+      send(it->second.fd.get(), it->second.out.data(), it->second.out.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
   if (n > 0) {
     it->second.out.erase(it->second.out.begin(), it->second.out.begin() + n);
   } else if (n < 0 && errno != EAGAIN && errno != EINTR) {
@@ -181,7 +186,10 @@ void DnsProxy::handle_query(ByteView packet, const Client& client) {
     note(std::string("malformed DNS query from the sandbox: ") + e.what());
     // Answer FORMERR when there is a query header to answer; never answer a response.
     if (packet.size() >= kHeaderSize && !(packet[2] & 0x80)) {
-      reply(client, header_response(message_id(packet), static_cast<uint16_t>(packet[2] << 8 | packet[3]), Rcode::kFormErr), false);
+      reply(client,
+            header_response(message_id(packet), static_cast<uint16_t>(packet[2] << 8 | packet[3]),
+                            Rcode::kFormErr),
+            false);
     }
     return;
   }
@@ -190,9 +198,11 @@ void DnsProxy::handle_query(ByteView packet, const Client& client) {
     reply(client, error_response(q, Rcode::kRefused), false);
     return;
   }
-  bool allowed = std::any_of(rules_.begin(), rules_.end(), [&](const Rule& r) { return name_matches(r, name); });
+  bool allowed =
+      std::any_of(rules_.begin(), rules_.end(), [&](const Rule& r) { return name_matches(r, name); });
   if (!allowed) {
-    log_.refused(dns_not_allowed(name, q.question.qtype), "dns " + name + " " + std::to_string(q.question.qtype));
+    log_.refused(dns_not_allowed(name, q.question.qtype),
+                 "dns " + name + " " + std::to_string(q.question.qtype));
     reply(client, error_response(q, Rcode::kNxDomain), false);
     return;
   }
@@ -275,7 +285,8 @@ void DnsProxy::handle_response(size_t socket, ByteView packet) {
     return;
   }
   const Question& asked = it->second.query.question;
-  if (r.question.qname != asked.qname || r.question.qtype != asked.qtype || r.question.qclass != asked.qclass) {
+  if (r.question.qname != asked.qname || r.question.qtype != asked.qtype ||
+      r.question.qclass != asked.qclass) {
     note("answer from " + describe(servers_[it->second.server]) + " is for another question; ignored");
     return;
   }
@@ -286,7 +297,8 @@ void DnsProxy::handle_response(size_t socket, ByteView packet) {
   std::vector<ResolvedAddress> admitted;
   for (const ResolvedAddress& a : r.addresses) {
     if (std::optional<std::string> why = answer_refusal(rules_, a.address)) {
-      log_.refused(dns_rebind(q.qname, a.address, *why), "rebind " + q.qname + " " + format_address(a.address));
+      log_.refused(dns_rebind(q.qname, a.address, *why),
+                   "rebind " + q.qname + " " + format_address(a.address));
     } else {
       admitted.push_back(a);
     }
@@ -297,7 +309,8 @@ void DnsProxy::handle_response(size_t socket, ByteView packet) {
   if (!commands.empty()) {
     std::string err = commit_(commands);
     if (!err.empty()) {
-      fprintf(stderr, "sandbox-net: adding the addresses of %s to the filter failed: %s\n", q.qname.c_str(), err.c_str());
+      fprintf(stderr, "sandbox-net: adding the addresses of %s to the filter failed: %s\n", q.qname.c_str(),
+              err.c_str());
       reply(p.client, error_response(p.query, Rcode::kServFail), true);
       return;
     }

@@ -2,9 +2,11 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <linux/capability.h>
 #include <net/if.h>
 #include <netinet/in.h>
 #include <sched.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -19,7 +21,9 @@ namespace {
 
 constexpr int kSocketsPerServer = 4;
 
-std::string err_text(int err) { return std::strerror(err); }
+std::string err_text(int err) {
+  return std::strerror(err);
+}
 
 sockaddr_storage socket_address(const Address& a, uint16_t port, uint32_t scope, socklen_t& len) {
   sockaddr_storage ss{};
@@ -55,7 +59,8 @@ HelperOptions parse_helper_args(int argc, char** argv) {
       std::string v = value();
       char* end = nullptr;
       long pid = std::strtol(v.c_str(), &end, 10);
-      if (v.empty() || *end != '\0' || pid <= 0 || pid > 0x3fffffff) throw HelperError("--target \"" + v + "\" is not a process id; " + usage);
+      if (v.empty() || *end != '\0' || pid <= 0 || pid > 0x3fffffff)
+        throw HelperError("--target \"" + v + "\" is not a process id; " + usage);
       o.target = static_cast<pid_t>(pid);
     } else if (a == "--verbose" || a == "-v") {
       o.verbose = true;
@@ -79,7 +84,10 @@ std::vector<Rule> read_rules(int fd) {
     ssize_t n = read(fd, &c, 1);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) throw HelperError("reading the rules from stdin: " + err_text(errno));
-    if (n == 0) throw HelperError("stdin ended before the empty line that ends the rules; the launcher must send the rules, then an empty line");
+    if (n == 0)
+      throw HelperError(
+          "stdin ended before the empty line that ends the rules; the launcher must send the rules, then an "
+          "empty line");
     if (c != '\n') {
       if (line.size() > 4096) throw HelperError("a rule on stdin is longer than 4096 bytes");
       line += c;
@@ -117,7 +125,8 @@ std::vector<Upstream> load_upstreams(const HelperOptions& o) {
   out = parse_resolv_conf(text.str());
   if (out.empty()) {
     throw HelperError("no nameserver line in " + o.resolv_conf +
-                      "; the sandbox's DNS forwards allowed names to the host's nameservers: add one, or use network.mode: host");
+                      "; the sandbox's DNS forwards allowed names to the host's nameservers: add one, or use "
+                      "network.mode: host");
   }
   return out;
 }
@@ -165,9 +174,10 @@ void join_sandbox_namespaces(pid_t target) {
   if (setns(pidfd.get(), CLONE_NEWUSER | CLONE_NEWNET) < 0) {
     int err = errno;
     throw HelperError("setns(pid " + std::to_string(target) + ", user+net): " + err_text(err) +
-                      (err == EPERM ? "; sandbox-net must run as the user who created the sandbox, single-threaded"
-                                    : err == EINVAL ? "; Linux 5.8 or later is needed (setns with a pidfd)"
-                                                    : ""));
+                      (err == EPERM
+                           ? "; sandbox-net must run as the user who created the sandbox, single-threaded"
+                       : err == EINVAL ? "; Linux 5.8 or later is needed (setns with a pidfd)"
+                                       : ""));
   }
 }
 
@@ -184,22 +194,45 @@ Listeners bind_listeners(bool verbose) {
     UniqueFd fd(socket(a.family, spec.type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
     int one = 1;
     if (fd.valid() && a.family == AF_INET6) setsockopt(fd.get(), IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
-    if (fd.valid() && spec.type == SOCK_STREAM) setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (fd.valid() && spec.type == SOCK_STREAM)
+      setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
     socklen_t len = 0;
     sockaddr_storage ss = socket_address(a, 53, 0, len);
     if (!fd.valid() || bind(fd.get(), reinterpret_cast<sockaddr*>(&ss), len) < 0 ||
         (spec.type == SOCK_STREAM && listen(fd.get(), 16) < 0)) {
       int err = errno;
       if (a.family == AF_INET6 && (err == EAFNOSUPPORT || err == EADDRNOTAVAIL)) {
-        if (verbose) fprintf(stderr, "sandbox-net: no IPv6 in the sandbox (%s: %s)\n", where.c_str(), err_text(err).c_str());
+        if (verbose)
+          fprintf(stderr, "sandbox-net: no IPv6 in the sandbox (%s: %s)\n", where.c_str(),
+                  err_text(err).c_str());
         continue;
       }
-      throw HelperError("binding the sandbox's DNS server on " + where + ": " + err_text(err) +
-                        (err == EADDRNOTAVAIL ? "; the sandbox's loopback must be up before sandbox-net starts" : ""));
+      throw HelperError(
+          "binding the sandbox's DNS server on " + where + ": " + err_text(err) +
+          (err == EADDRNOTAVAIL ? "; the sandbox's loopback must be up before sandbox-net starts" : ""));
     }
     (spec.type == SOCK_DGRAM ? out.udp : out.tcp).push_back(std::move(fd));
   }
   return out;
+}
+
+void keep_only_net_admin() {
+  if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+    throw HelperError("prctl(PR_SET_NO_NEW_PRIVS): " + err_text(errno));
+  // Up to the first capability this kernel does not know (EINVAL).
+  for (int cap = 0; cap < 64; ++cap) {
+    if (cap == CAP_NET_ADMIN) continue;
+    if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0) {
+      if (errno == EINVAL) break;
+      throw HelperError("prctl(PR_CAPBSET_DROP, " + std::to_string(cap) + "): " + err_text(errno));
+    }
+  }
+  prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+  __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
+  __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3] = {};
+  data[CAP_TO_INDEX(CAP_NET_ADMIN)].effective = CAP_TO_MASK(CAP_NET_ADMIN);
+  data[CAP_TO_INDEX(CAP_NET_ADMIN)].permitted = CAP_TO_MASK(CAP_NET_ADMIN);
+  if (syscall(SYS_capset, &header, data) < 0) throw HelperError("capset: " + err_text(errno));
 }
 
 }  // namespace sandbox::netpolicy

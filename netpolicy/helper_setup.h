@@ -49,4 +49,10 @@ void join_sandbox_namespaces(pid_t target);
 // ones are left out when the namespace has no IPv6.
 Listeners bind_listeners(bool verbose);
 
+// Once everything is bound: keeps only CAP_NET_ADMIN (to add addresses to the filter's sets),
+// drops every other capability from all sets and the bounding set, and sets no_new_privs. The
+// capabilities only ever counted inside the sandbox's namespaces; this narrows what a bug in
+// the DNS code could do there.
+void keep_only_net_admin();
+
 }  // namespace sandbox::netpolicy

@@ -40,7 +40,9 @@ constexpr int kLogFd = 4;
 // Enough for an IPv6 header, a few extension headers and the ports of TCP or UDP.
 constexpr uint32_t kNflogCopyBytes = 80;
 
-bool fd_open(int fd) { return fcntl(fd, F_GETFD) >= 0; }
+bool fd_open(int fd) {
+  return fcntl(fd, F_GETFD) >= 0;
+}
 
 void write_status(const std::string& line) {
   std::string text = line + "\n";
@@ -56,11 +58,13 @@ void read_nflog(int fd, DenialLog& log, bool verbose) {
     ssize_t n = recv(fd, buf, sizeof buf, MSG_DONTWAIT);
     if (n < 0) {
       // ENOBUFS: the kernel dropped messages that did not fit; the log misses some lines.
-      if (errno == ENOBUFS && verbose) fprintf(stderr, "sandbox-net: NFLOG overrun; some refusals were not logged\n");
+      if (errno == ENOBUFS && verbose)
+        fprintf(stderr, "sandbox-net: NFLOG overrun; some refusals were not logged\n");
       if (errno == ENOBUFS || errno == EINTR) continue;
       return;
     }
-    for (std::span<const uint8_t> payload : nflog_payloads(std::span<const uint8_t>(buf, static_cast<size_t>(n)))) {
+    for (std::span<const uint8_t> payload :
+         nflog_payloads(std::span<const uint8_t>(buf, static_cast<size_t>(n)))) {
       if (std::optional<RefusedPacket> p = decode_ip_packet(payload)) {
         std::string what = describe(*p);
         log.refused(what, "packet " + what);
@@ -91,29 +95,35 @@ int run(int argc, char** argv) {
       throw HelperError(std::string("libnftables: ") + e.what());
     }
     if (std::string err = nft->run(ruleset(rules)); !err.empty()) {
-      throw HelperError("loading the nftables filter into the sandbox failed: " + err +
-                        "; the kernel needs nf_tables with inet, ct, reject, log and limit "
-                        "(CONFIG_NF_TABLES_INET, CONFIG_NFT_CT, CONFIG_NFT_REJECT_INET, CONFIG_NFT_LOG, CONFIG_NFT_LIMIT)");
+      throw HelperError(
+          "loading the nftables filter into the sandbox failed: " + err +
+          "; the kernel needs nf_tables with inet, ct, reject, log and limit "
+          "(CONFIG_NF_TABLES_INET, CONFIG_NFT_CT, CONFIG_NFT_REJECT_INET, CONFIG_NFT_LOG, CONFIG_NFT_LIMIT)");
     }
     listeners = bind_listeners(options.verbose);
     try {
       nflog = open_nflog(kLogGroup, kNflogCopyBytes);
     } catch (const std::exception& e) {
       // The filter works without it; only the "refused tcp ..." lines are missing.
-      fprintf(stderr, "sandbox-net: refused connections will not be logged: %s (CONFIG_NETFILTER_NETLINK_LOG)\n", e.what());
+      fprintf(stderr,
+              "sandbox-net: refused connections will not be logged: %s (CONFIG_NETFILTER_NETLINK_LOG)\n",
+              e.what());
     }
+    keep_only_net_admin();
   } catch (const std::exception& e) {
     if (status_open) write_status(std::string("error: ") + e.what());
     if (options.verbose || !status_open) fprintf(stderr, "sandbox-net: error: %s\n", e.what());
     return 125;
   }
   if (status_open) write_status("ready");
-  if (options.verbose) fprintf(stderr, "sandbox-net: ready: %zu rules, %zu DNS servers\n", rules.size(), servers.size());
+  if (options.verbose)
+    fprintf(stderr, "sandbox-net: ready: %zu rules, %zu DNS servers\n", rules.size(), servers.size());
 
   DenialLog log(fd_open(kLogFd) ? kLogFd : STDERR_FILENO);
   Nftables* nft_ptr = nft.get();
-  DnsProxy proxy(rules, servers, std::move(upstream), std::move(listeners),
-                 [nft_ptr](const std::string& commands) { return nft_ptr->run(commands); }, log, options.verbose);
+  DnsProxy proxy(
+      rules, servers, std::move(upstream), std::move(listeners),
+      [nft_ptr](const std::string& commands) { return nft_ptr->run(commands); }, log, options.verbose);
   bool done = false;
   while (!done) {
     std::vector<PollItem> items;
@@ -123,7 +133,8 @@ int run(int argc, char** argv) {
                        if (n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN)) done = true;
                      }});
     if (nflog.valid()) {
-      items.push_back({{nflog.get(), POLLIN, 0}, [&](short) { read_nflog(nflog.get(), log, options.verbose); }});
+      items.push_back(
+          {{nflog.get(), POLLIN, 0}, [&](short) { read_nflog(nflog.get(), log, options.verbose); }});
     }
     proxy.watch(items);
     std::vector<pollfd> fds;
@@ -139,7 +150,8 @@ int run(int argc, char** argv) {
     proxy.expire(monotonic_ms());
   }
   if (options.verbose && log.dropped() > 0) {
-    fprintf(stderr, "sandbox-net: %lu denial log lines were dropped (the reader was too slow)\n", log.dropped());
+    fprintf(stderr, "sandbox-net: %lu denial log lines were dropped (the reader was too slow)\n",
+            log.dropped());
   }
   return 0;
 }

@@ -55,7 +55,8 @@ void configure(int fd, uint16_t group, uint32_t seq, const std::vector<uint8_t>&
       nlmsghdr r;
       std::memcpy(&r, buf + off, sizeof r);
       if (r.nlmsg_len < sizeof r || r.nlmsg_len > n - off) break;
-      if (r.nlmsg_type == NLMSG_ERROR && r.nlmsg_seq == seq && r.nlmsg_len >= NLMSG_HDRLEN + sizeof(nlmsgerr)) {
+      if (r.nlmsg_type == NLMSG_ERROR && r.nlmsg_seq == seq &&
+          r.nlmsg_len >= NLMSG_HDRLEN + sizeof(nlmsgerr)) {
         nlmsgerr e;
         std::memcpy(&e, buf + off + NLMSG_HDRLEN, sizeof e);
         if (e.error != 0) fail(std::string("NFLOG ") + what, -e.error);
@@ -94,7 +95,8 @@ UniqueFd open_nflog(uint16_t group, uint32_t copy_range) {
   put_attr(mode_attrs, NFULA_CFG_QTHRESH, &qthresh, sizeof qthresh);
   configure(fd.get(), group, 2, mode_attrs, "set copy mode");
 
-  if (fcntl(fd.get(), F_SETFL, fcntl(fd.get(), F_GETFL) | O_NONBLOCK) < 0) fail("NFLOG: fcntl(O_NONBLOCK)", errno);
+  if (fcntl(fd.get(), F_SETFL, fcntl(fd.get(), F_GETFL) | O_NONBLOCK) < 0)
+    fail("NFLOG: fcntl(O_NONBLOCK)", errno);
   return fd;
 }
 

@@ -30,7 +30,9 @@ std::string network_match(const Address& a, int prefix) {
   return text;
 }
 
-bool is_name_rule(const Rule& r) { return r.kind == Rule::Kind::kName || r.kind == Rule::Kind::kWildcard; }
+bool is_name_rule(const Rule& r) {
+  return r.kind == Rule::Kind::kName || r.kind == Rule::Kind::kWildcard;
+}
 
 // An IPv4-mapped AAAA answer (::ffff:a.b.c.d) is reached over IPv4: it goes to the IPv4 set.
 Address element_address(const Address& a) {

@@ -14,7 +14,9 @@ Nftables::Nftables() : ctx_(nft_ctx_new(NFT_CTX_DEFAULT)) {
   nft_ctx_buffer_error(ctx_);
 }
 
-Nftables::~Nftables() { nft_ctx_free(ctx_); }
+Nftables::~Nftables() {
+  nft_ctx_free(ctx_);
+}
 
 std::string Nftables::run(const std::string& commands) {
   int rc = nft_run_cmd_from_buffer(ctx_, commands.c_str());

@@ -12,7 +12,9 @@
 namespace sandbox::netpolicy {
 namespace {
 
-uint16_t get16(const uint8_t* p) { return static_cast<uint16_t>(p[0] << 8 | p[1]); }
+uint16_t get16(const uint8_t* p) {
+  return static_cast<uint16_t>(p[0] << 8 | p[1]);
+}
 
 // The destination port of a TCP or UDP header at `l4`, when it was copied.
 std::optional<uint16_t> dport(std::span<const uint8_t> packet, size_t l4) {
@@ -108,11 +110,20 @@ std::optional<RefusedPacket> decode_ip_packet(std::span<const uint8_t> packet) {
 std::string describe(const RefusedPacket& p) {
   std::string proto;
   switch (p.l4proto) {
-    case IPPROTO_TCP: proto = "tcp"; break;
-    case IPPROTO_UDP: proto = "udp"; break;
-    case IPPROTO_ICMP: proto = "icmp"; break;
-    case IPPROTO_ICMPV6: proto = "icmpv6"; break;
-    default: proto = "proto " + std::to_string(p.l4proto);
+    case IPPROTO_TCP:
+      proto = "tcp";
+      break;
+    case IPPROTO_UDP:
+      proto = "udp";
+      break;
+    case IPPROTO_ICMP:
+      proto = "icmp";
+      break;
+    case IPPROTO_ICMPV6:
+      proto = "icmpv6";
+      break;
+    default:
+      proto = "proto " + std::to_string(p.l4proto);
   }
   if (p.port) return proto + " " + format_endpoint(p.destination, *p.port);
   return proto + " " + format_address(p.destination);

@@ -84,7 +84,9 @@ Address unmap(const Address& a) {
   return v4;
 }
 
-Network net(const char* text, int prefix) { return Network{*parse_address(text), prefix}; }
+Network net(const char* text, int prefix) {
+  return Network{*parse_address(text), prefix};
+}
 
 }  // namespace
 
@@ -128,7 +130,8 @@ Rule parse_rule(const std::string& text) {
 
   // Protocol suffix. A '/' followed by letters can only be a protocol (a prefix is digits).
   size_t slash = s.rfind('/');
-  if (slash != std::string::npos && slash + 1 < s.size() && std::isalpha(static_cast<unsigned char>(s[slash + 1]))) {
+  if (slash != std::string::npos && slash + 1 < s.size() &&
+      std::isalpha(static_cast<unsigned char>(s[slash + 1]))) {
     std::string p = lower(s.substr(slash + 1));
     if (p == "tcp") {
       rule.proto = Proto::kTcp;
@@ -176,7 +179,8 @@ Rule parse_rule(const std::string& text) {
     rule.kind = Rule::Kind::kLan;
   } else if (host == "localhost") {
     rule.kind = Rule::Kind::kLocalhost;
-    if (rule.port_lo == 0) fail(text, "localhost needs a port: localhost:PORT, the port on the host's loopback");
+    if (rule.port_lo == 0)
+      fail(text, "localhost needs a port: localhost:PORT, the port on the host's loopback");
   } else if (host.find(':') != std::string::npos) {
     if (!bracketed && parse_address(host.substr(0, host.find('/'))) == std::nullopt) {
       std::string hint = host.find('/') == std::string::npos
@@ -197,7 +201,8 @@ Rule parse_rule(const std::string& text) {
       rule.kind = Rule::Kind::kName;
     }
     if (host == "*") fail(text, "'*' alone is not a rule; to allow every host use network.mode: host");
-    if (name.find('*') != std::string::npos) fail(text, "'*' may only stand alone as the first label, as in *.example.com");
+    if (name.find('*') != std::string::npos)
+      fail(text, "'*' may only stand alone as the first label, as in *.example.com");
     name = normalize_name(name);
     if (std::string problem = host_name_problem(name); !problem.empty()) fail(text, problem);
     rule.name = name;
@@ -267,7 +272,7 @@ bool is_unspecified(const Address& address) {
 
 const std::vector<Network>& lan_networks() {
   static const std::vector<Network> kLan = {
-      net("10.0.0.0", 8),    net("172.16.0.0", 12), net("192.168.0.0", 16), net("100.64.0.0", 10),
+      net("10.0.0.0", 8),     net("172.16.0.0", 12), net("192.168.0.0", 16), net("100.64.0.0", 10),
       net("169.254.0.0", 16), net("fc00::", 7),      net("fe80::", 10)};
   return kLan;
 }

@@ -33,8 +33,8 @@ struct Rule {
   std::string text;  // exactly as the user wrote it, for messages
   std::string name;  // kName: the host; kWildcard: the suffix after "*." (lower case, no final dot)
   int family = 0;    // kAddress: AF_INET or AF_INET6
-  std::array<uint8_t, 16> addr{};  // kAddress: the network address (host bits are zero)
-  int prefix = 0;                  // kAddress: prefix length (32 or 128 for one address)
+  std::array<uint8_t, 16> addr{};     // kAddress: the network address (host bits are zero)
+  int prefix = 0;                     // kAddress: prefix length (32 or 128 for one address)
   uint16_t port_lo = 0, port_hi = 0;  // 0,0 = any port
   Proto proto = Proto::kAny;
 };

@@ -25,7 +25,8 @@ Upstream parse_upstream(const std::string& text) {
     addr.erase(percent);
   }
   std::optional<Address> a = parse_address(addr);
-  if (!a || (!u.scope.empty() && a->family != AF_INET6) || (percent != std::string::npos && u.scope.empty())) {
+  if (!a || (!u.scope.empty() && a->family != AF_INET6) ||
+      (percent != std::string::npos && u.scope.empty())) {
     throw RuleError("upstream \"" + text + "\": not an IPv4 or IPv6 address (ADDR, ADDR#PORT or IPV6%IFACE)");
   }
   u.address = *a;

@@ -17,7 +17,8 @@ void u32(Bytes& b, uint32_t v) {
   u16(b, static_cast<uint16_t>(v >> 16));
   u16(b, static_cast<uint16_t>(v));
 }
-void header(Bytes& b, uint16_t id, uint16_t flags, uint16_t qd, uint16_t an, uint16_t ns = 0, uint16_t ar = 0) {
+void header(Bytes& b, uint16_t id, uint16_t flags, uint16_t qd, uint16_t an, uint16_t ns = 0,
+            uint16_t ar = 0) {
   u16(b, id);
   u16(b, flags);
   u16(b, qd);
@@ -32,7 +33,9 @@ void labels(Bytes& b, std::initializer_list<const char*> ls) {
   }
   b.push_back(0);
 }
-void pointer(Bytes& b, uint16_t offset) { u16(b, static_cast<uint16_t>(0xc000 | offset)); }
+void pointer(Bytes& b, uint16_t offset) {
+  u16(b, static_cast<uint16_t>(0xc000 | offset));
+}
 
 // "www.Example.com A IN", RD set, id 0x1234.
 Bytes simple_query(uint16_t qtype = kTypeA) {
@@ -165,10 +168,10 @@ TEST(NetpolicyDns, CompressionLoopsAndForwardPointersAreRefused) {
   header(loop, 1, 0x8180, 1, 1);
   labels(loop, {"a", "test"});  // 12..19
   u16(loop, 1);
-  u16(loop, 1);                 // question ends at 24
+  u16(loop, 1);  // question ends at 24
   loop.push_back(1);
-  loop.push_back('x');          // 24..25
-  pointer(loop, 24);            // 26: points back to its own name's start
+  loop.push_back('x');  // 24..25
+  pointer(loop, 24);    // 26: points back to its own name's start
   EXPECT_NE(parse_error(loop, true).find("backwards"), std::string::npos);
 
   Bytes reserved;  // label type 0x40 (extended labels) is not supported

@@ -125,8 +125,9 @@ TEST(NetpolicyDenials, LinesAndTimestamps) {
   EXPECT_EQ(log_time(t), "2026-12-04T19:30:00.123Z");
   EXPECT_EQ(refused_line(t, dns_not_allowed("blocked.test", 1)),
             "2026-12-04T19:30:00.123Z refused dns blocked.test (A): not allowed\n");
-  EXPECT_EQ(refused_line(t, dns_rebind("rebind.test", *parse_address("127.0.0.1"), "loopback or private address")),
-            "2026-12-04T19:30:00.123Z refused dns rebind.test -> 127.0.0.1: loopback or private address\n");
+  EXPECT_EQ(
+      refused_line(t, dns_rebind("rebind.test", *parse_address("127.0.0.1"), "loopback or private address")),
+      "2026-12-04T19:30:00.123Z refused dns rebind.test -> 127.0.0.1: loopback or private address\n");
   EXPECT_EQ(dns_not_allowed("", 2), "dns . (NS): not allowed");
 }
 

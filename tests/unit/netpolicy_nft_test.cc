@@ -29,7 +29,9 @@ bool has_line(const std::string& text, const std::string& line) {
   return false;
 }
 
-ResolvedAddress answer(const char* text, uint32_t ttl) { return {*parse_address(text), ttl}; }
+ResolvedAddress answer(const char* text, uint32_t ttl) {
+  return {*parse_address(text), ttl};
+}
 
 TEST(NetpolicyNft, BaseChainAndFinalReject) {
   std::string r = ruleset({}, 9);
@@ -61,9 +63,9 @@ TEST(NetpolicyNft, AddressRulesWithPortsAndProtocols) {
 
 TEST(NetpolicyNft, LanPresetExpandsToEveryPrivateRange) {
   std::string r = ruleset(parse_all({"lan:22/tcp"}));
-  for (const char* net : {"ip daddr 10.0.0.0/8", "ip daddr 172.16.0.0/12", "ip daddr 192.168.0.0/16",
-                          "ip daddr 100.64.0.0/10", "ip daddr 169.254.0.0/16", "ip6 daddr fc00::/7",
-                          "ip6 daddr fe80::/10"}) {
+  for (const char* net :
+       {"ip daddr 10.0.0.0/8", "ip daddr 172.16.0.0/12", "ip daddr 192.168.0.0/16", "ip daddr 100.64.0.0/10",
+        "ip daddr 169.254.0.0/16", "ip6 daddr fc00::/7", "ip6 daddr fe80::/10"}) {
     EXPECT_TRUE(has_line(r, std::string(net) + " tcp dport 22 accept")) << net;
   }
 }
@@ -86,7 +88,8 @@ TEST(NetpolicyNft, LocalhostNeedsNoFilterRule) {
 
 TEST(NetpolicyNft, AddElementsGoesToEveryMatchingRule) {
   std::vector<Rule> rules = parse_all({"www.example.com:443/tcp", "other.org", "*.example.com"});
-  std::string t = add_elements(rules, "www.example.com", {answer("203.0.113.7", 300), answer("2001:db8::7", 3)});
+  std::string t =
+      add_elements(rules, "www.example.com", {answer("203.0.113.7", 300), answer("2001:db8::7", 3)});
   EXPECT_TRUE(has_line(t, "add element inet sandbox n0_4 { 203.0.113.7 timeout 300s }"));
   EXPECT_TRUE(has_line(t, "delete element inet sandbox n0_4 { 203.0.113.7 }"));
   EXPECT_TRUE(has_line(t, "add element inet sandbox n2_4 { 203.0.113.7 timeout 300s }"));
@@ -138,12 +141,13 @@ TEST(NetpolicyNft, RulesetAndElementsLoadIntoTheKernel) {
   if (run_shell("unshare --user --map-root-user --net true", &out) != 0) {
     GTEST_SKIP() << "cannot create a user+network namespace here: " << out;
   }
-  std::vector<Rule> rules = parse_all({"example.com", "*.example.org:443/tcp", "203.0.113.5", "10.0.0.0/8:5432/tcp",
-                                       "[2001:db8::/32]:80-90", "2001:db8::1/udp", "lan:22", "localhost:8080",
-                                       "198.51.100.0/24:53/udp"});
-  std::string text = ruleset(rules) +
-                     add_elements(rules, "example.com", {answer("203.0.113.7", 300), answer("2001:db8::7", 3)}) +
-                     add_elements(rules, "a.example.org", {answer("203.0.113.7", 30)});
+  std::vector<Rule> rules = parse_all({"example.com", "*.example.org:443/tcp", "203.0.113.5",
+                                       "10.0.0.0/8:5432/tcp", "[2001:db8::/32]:80-90", "2001:db8::1/udp",
+                                       "lan:22", "localhost:8080", "198.51.100.0/24:53/udp"});
+  std::string text =
+      ruleset(rules) +
+      add_elements(rules, "example.com", {answer("203.0.113.7", 300), answer("2001:db8::7", 3)}) +
+      add_elements(rules, "a.example.org", {answer("203.0.113.7", 30)});
   char path[] = "/tmp/netpolicy_nft_XXXXXX";
   int fd = mkstemp(path);
   ASSERT_GE(fd, 0);
@@ -151,8 +155,8 @@ TEST(NetpolicyNft, RulesetAndElementsLoadIntoTheKernel) {
   std::ofstream(path) << text;
   out.clear();
   // Load it for real (the namespace is thrown away), twice: the ruleset replaces itself.
-  std::string cmd = "unshare --user --map-root-user --net sh -c '" + nft + " -f " + path + " && " + nft + " -f " +
-                    path + " && " + nft + " list set inet sandbox n0_4'";
+  std::string cmd = "unshare --user --map-root-user --net sh -c '" + nft + " -f " + path + " && " + nft +
+                    " -f " + path + " && " + nft + " list set inet sandbox n0_4'";
   int rc = run_shell(cmd, &out);
   unlink(path);
   if (rc != 0 && out.find("Operation not permitted") != std::string::npos) {

@@ -6,7 +6,9 @@
 namespace sandbox::netpolicy {
 namespace {
 
-Address addr(const char* text) { return *parse_address(text); }
+Address addr(const char* text) {
+  return *parse_address(text);
+}
 
 std::string error_of(const std::string& text) {
   try {
@@ -174,8 +176,9 @@ TEST(NetpolicyRules, AddressClassification) {
   EXPECT_TRUE(is_unspecified(addr("::")));
   EXPECT_FALSE(is_unspecified(addr("1.0.0.0")));
 
-  for (const char* lan : {"10.1.2.3", "172.16.0.1", "172.31.255.255", "192.168.1.1", "100.64.0.1",
-                          "100.127.255.255", "169.254.1.1", "fd00::1", "fc00::1", "fe80::1", "::ffff:10.0.0.1"}) {
+  for (const char* lan :
+       {"10.1.2.3", "172.16.0.1", "172.31.255.255", "192.168.1.1", "100.64.0.1", "100.127.255.255",
+        "169.254.1.1", "fd00::1", "fc00::1", "fe80::1", "::ffff:10.0.0.1"}) {
     EXPECT_TRUE(is_lan(addr(lan))) << lan;
   }
   for (const char* pub : {"172.32.0.1", "100.128.0.1", "8.8.8.8", "2001:db8::1", "fec0::1", "11.0.0.1"}) {

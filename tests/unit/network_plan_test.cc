@@ -148,13 +148,13 @@ TEST(PastaArgv, NoForwardingButPublishAndLocalhostRules) {
   s.net_allow = {"example.com", "localhost:5432/tcp", "localhost:53", "localhost:7000-7010/udp"};
   s.publish = {8080, 9090};
   EXPECT_EQ(pasta_argv(s, 4242, "/run/x/pasta.pid"),
-            (std::vector<std::string>{"/usr/bin/pasta", "--config-net", "--quiet", "--pid", "/run/x/pasta.pid",
+            (std::vector<std::string>{"/usr/bin/pasta", "--config-net", "--foreground", "--quiet", "--pid", "/run/x/pasta.pid",
                                       "--no-map-gw", "--tcp-ports", "127.0.0.1/8080,9090", "--udp-ports", "none",
                                       "--tcp-ns", "5432,53", "--udp-ns", "53,7000-7010", "4242"}));
   s.net_allow.clear();
   s.publish.clear();
   EXPECT_EQ(pasta_argv(s, 7, "p"),
-            (std::vector<std::string>{"/usr/bin/pasta", "--config-net", "--quiet", "--pid", "p", "--no-map-gw",
+            (std::vector<std::string>{"/usr/bin/pasta", "--config-net", "--foreground", "--quiet", "--pid", "p", "--no-map-gw",
                                       "--tcp-ports", "none", "--udp-ports", "none", "--tcp-ns", "none",
                                       "--udp-ns", "none", "7"}));
 }
