@@ -176,11 +176,10 @@ void FilteredNetwork::start(const SandboxSpec& spec, pid_t pid, const std::strin
     dup2(in_read.get(), 0);
     dup2(st_write.get(), 3);
     dup2(lg_write.get(), 4);
-    if (!spec.verbose) {
-      const int null = open("/dev/null", O_RDWR);
-      dup2(null, 1);
-      dup2(null, 2);
-    }
+    // Its stderr stays ours: without --verbose it says only what the user should know (a
+    // filter that cannot log, a failed set update).
+    const int null = open("/dev/null", O_RDWR);
+    dup2(null, 1);
     close_fds_except({3, 4});
     exec_argv(helper_argv);
   }
