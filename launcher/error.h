@@ -20,7 +20,8 @@ struct SetupError {
 };
 
 // Builds a SetupError from the current errno (or `err`), with a hint chosen by
-// hint_for(op, err) when `hint` is empty.
+// diagnosed_hint(op, err) (launcher/userns_diagnosis.h: the exact cause when user namespaces
+// are refused, else hint_for) when `hint` is empty.
 SetupError sys_error(std::string op, std::string path = {}, int err = -1, std::string hint = {});
 
 // Hints for the errno values that have a known cause. Pure; unit tested.

@@ -12,6 +12,7 @@
 
 #include "launcher/error.h"
 #include "launcher/sys.h"
+#include "launcher/userns_diagnosis.h"
 
 namespace sandbox::launcher {
 
@@ -25,7 +26,7 @@ void write_id_maps_in_child(uid_t uid, gid_t gid) {
       write_file(file, text);
     } catch (SetupError& e) {
       e.op = op;
-      e.hint = hint_for(op, e.err);
+      e.hint = diagnosed_hint(op, e.err);
       throw;
     }
   };

@@ -7,7 +7,7 @@ build_pkgs=(cmake g++ make pkg-config libcap-dev libseccomp-dev libmount-dev lib
             googletest libgtest-dev libgmock-dev libglib2.0-dev libnftables-dev passt)
 test_pkgs=(python3 bubblewrap hyperfine procps iproute2 passwd util-linux groff-base man-db fuse-overlayfs
            qemu-system-x86 linux-image-amd64 busybox-static systemd dbus-user-session libpam-systemd
-           desktop-file-utils dnsmasq-base iperf3 nftables)
+           desktop-file-utils dnsmasq-base iperf3 nftables zsh fish dpkg-dev)
 
 want=("${build_pkgs[@]}")
 [ "${1:-}" = "--test" ] && want+=("${test_pkgs[@]}")
