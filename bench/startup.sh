@@ -9,79 +9,15 @@
 # sandbox is for unprivileged users, and root would take other code paths in the kernel.
 set -euo pipefail
 
-here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-repo=$(dirname "$here")
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"  # SANDBOX, the bench user, as_user, stage_sandbox
 RUNS=${RUNS:-200}
 WARMUP=${WARMUP:-20}
 OUT=${OUT:-$here/results}
-BENCH_USER=${BENCH_USER:-sandbox-bench}
 
-say() { printf 'bench: %s\n' "$*" >&2; }
-die() { say "$*"; exit 1; }
-
-# ---- Tools. As root, install what is missing (Debian packages); otherwise say what to install.
-need_pkgs=()
-command -v hyperfine >/dev/null || need_pkgs+=(hyperfine)
-command -v bwrap >/dev/null || need_pkgs+=(bubblewrap)
-if ! command -v jq >/dev/null && ! command -v python3 >/dev/null; then need_pkgs+=(jq); fi
-if ((${#need_pkgs[@]})); then
-  if [[ $(id -u) == 0 && -z ${BENCH_NO_INSTALL:-} ]]; then
-    say "installing ${need_pkgs[*]}"
-    apt-get install -y --no-install-recommends "${need_pkgs[@]}" >/dev/null ||
-      { apt-get update >/dev/null && apt-get install -y --no-install-recommends "${need_pkgs[@]}" >/dev/null; } ||
-      die "could not install ${need_pkgs[*]}"
-  else
-    die "missing: ${need_pkgs[*]} (apt-get install ${need_pkgs[*]})"
-  fi
-fi
-
-# ---- The sandbox binary: $SANDBOX, else ./build/bin/sandbox, else <repo>/build/bin/sandbox.
-if [[ -z ${SANDBOX:-} ]]; then
-  for candidate in ./build/bin/sandbox "$repo/build/bin/sandbox"; do
-    if [[ -x $candidate ]]; then SANDBOX=$candidate; break; fi
-  done
-fi
-[[ -n ${SANDBOX:-} && -x $SANDBOX ]] ||
-  die "no sandbox binary: build it (cmake -S . -B build && cmake --build build --target sandbox) or set SANDBOX"
-SANDBOX=$(readlink -f "$SANDBOX")
-
-# ---- Who runs the measurements.
-cleanup_dirs=()
-cleanup() { ((${#cleanup_dirs[@]})) && rm -rf -- "${cleanup_dirs[@]}"; return 0; }
-trap cleanup EXIT
-
-if [[ $(id -u) == 0 ]]; then
-  bench_user=$BENCH_USER
-  if ! id -u "$bench_user" >/dev/null 2>&1; then
-    say "creating user $bench_user"
-    useradd --create-home --shell /bin/sh --comment "sandbox benchmarks" "$bench_user"
-  fi
-  bench_home=$(getent passwd "$bench_user" | cut -d: -f6)
-  [[ -d $bench_home ]] || { mkdir -p "$bench_home"; chown "$bench_user:" "$bench_home"; chmod 700 "$bench_home"; }
-  # A clean environment, the user's home as the working directory.
-  as_user() {
-    runuser -u "$bench_user" -- env -i -C "$bench_home" HOME="$bench_home" USER="$bench_user" \
-      LOGNAME="$bench_user" PATH=/usr/local/bin:/usr/bin:/bin LANG=C.UTF-8 "$@"
-  }
-else
-  bench_user=$(id -un)
-  bench_home=$HOME
-  as_user() { env -C "$bench_home" "$@"; }
-fi
-
+need_tools hyperfine:hyperfine bwrap:bubblewrap
+command -v jq >/dev/null || need_tools python3:python3
 # The binary finds its profiles at <exe>/../share/sandbox: both must be reachable by the user.
-share=$(dirname "$(dirname "$SANDBOX")")/share/sandbox
-if ! as_user test -x "$SANDBOX" || ! as_user test -r "$share/profiles/default.yaml"; then
-  [[ -r $share/profiles/default.yaml ]] || die "$share/profiles/default.yaml missing next to $SANDBOX"
-  copy=$(mktemp -d /tmp/sandbox-bench-bin.XXXXXX)
-  cleanup_dirs+=("$copy")
-  mkdir -p "$copy/bin" "$copy/share"
-  cp "$SANDBOX" "$copy/bin/sandbox"
-  cp -R "$share" "$copy/share/sandbox"
-  chmod -R a+rX "$copy"
-  say "$SANDBOX is not reachable by $bench_user: using a copy in $copy"
-  SANDBOX=$copy/bin/sandbox
-fi
+stage_sandbox
 
 # hyperfine writes its exports into a directory the bench user owns; they are copied to $OUT.
 work=$(mktemp -d /tmp/sandbox-bench-out.XXXXXX)

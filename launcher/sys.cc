@@ -14,11 +14,6 @@
 
 namespace sandbox::launcher {
 
-void Fd::reset(int fd) {
-  if (fd_ >= 0) close(fd_);
-  fd_ = fd;
-}
-
 int openat2_path(int dirfd, const std::string& path, int flags, unsigned long long resolve) {
   open_how how{};
   how.flags = static_cast<unsigned long long>(O_PATH | O_CLOEXEC | flags);

@@ -6,32 +6,11 @@
 #include <initializer_list>
 #include <string>
 
+#include "common/unique_fd.h"
+
 namespace sandbox::launcher {
 
-class Fd {
- public:
-  Fd() = default;
-  explicit Fd(int fd) : fd_(fd) {}
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  Fd(Fd&& o) noexcept : fd_(o.release()) {}
-  Fd& operator=(Fd&& o) noexcept {
-    if (this != &o) reset(o.release());
-    return *this;
-  }
-  ~Fd() { reset(); }
-  int get() const { return fd_; }
-  bool valid() const { return fd_ >= 0; }
-  int release() {
-    int fd = fd_;
-    fd_ = -1;
-    return fd;
-  }
-  void reset(int fd = -1);
-
- private:
-  int fd_ = -1;
-};
+using Fd = sandbox::UniqueFd;
 
 // openat2(2) with O_PATH|O_CLOEXEC plus `flags`, and the RESOLVE_* bits in `resolve`.
 // Returns -1 with errno set.

@@ -13,23 +13,11 @@
 #include <string>
 #include <vector>
 
+#include "common/unique_fd.h"
+
 namespace sandbox::overlay::fsio {
 
-class UniqueFd {
- public:
-  explicit UniqueFd(int fd = -1) : fd_(fd) {}
-  UniqueFd(const UniqueFd&) = delete;
-  UniqueFd& operator=(const UniqueFd&) = delete;
-  UniqueFd(UniqueFd&& o) noexcept : fd_(o.fd_) { o.fd_ = -1; }
-  UniqueFd& operator=(UniqueFd&& o) noexcept;
-  ~UniqueFd();
-  int get() const { return fd_; }
-  bool valid() const { return fd_ >= 0; }
-  void reset();
-
- private:
-  int fd_;
-};
+using UniqueFd = sandbox::UniqueFd;
 
 struct EntryStat {
   bool exists = false;

@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <map>
 
+#include "common/unique_fd.h"
 #include "profiles/profile.h"
 
 namespace sandbox::profiles {
@@ -24,19 +25,7 @@ constexpr size_t kMaxFileSize = 1 << 20;  // a profile is a page of YAML, not a 
 constexpr const char* kNameRule =
     "letters, digits, '.', '_' and '-', not starting with '.'";
 
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
+using Fd = sandbox::UniqueFd;
 
 // DESIGN.md: "a value containing `/` or ending in `.yaml`" is a path, anything else a name.
 bool looks_like_path(const std::string& value) {
