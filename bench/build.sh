@@ -4,14 +4,14 @@
 # under bubblewrap with the same isolation. Target: sandbox at most 1.03 x bare.
 #
 #   bench/build.sh                       # as root (runs as sandbox-bench) or as a user
-#   SANDBOX=/path/to/bin/sandbox RUNS=20 SCALE=8 bench/build.sh
+#   SANDBOX=/path/to/bin/sandbox RUNS=20 SCALE=64 bench/build.sh
 #
 # SCALE copies of the project's sources are built (one make, -j$(nproc)), so that a run takes
-# long enough (about a second) for a few milliseconds of launch to be measured fairly.
+# long enough (about a second on 2 cores) for a few milliseconds of launch to be measured fairly.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 RUNS=${RUNS:-15}
-SCALE=${SCALE:-8}
+SCALE=${SCALE:-32}
 need_tools hyperfine:hyperfine bwrap:bubblewrap make:make cc:gcc
 stage_sandbox
 

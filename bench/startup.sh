@@ -97,7 +97,7 @@ hf+=(-n bare "$(words "${bare[@]}")" -n sandbox "$(words "${sbx[@]}")" -n bwrap 
 ((have_fj)) && hf+=(-n firejail "$(words "${fj[@]}")")
 
 say "measuring as $bench_user: $RUNS runs each after $WARMUP warmup runs"
-as_user "${hf[@]}"
+as_user "${hf[@]}" >&2
 
 # ---- Results.
 mkdir -p "$OUT"
