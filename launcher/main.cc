@@ -5,6 +5,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <ctime>
 
 #include <cstdio>
@@ -323,6 +324,17 @@ int run(const Invocation& inv) {
 
 int main(int argc, char** argv) {
   g_argv = argv;
+  // A caller may start us with stdin, stdout or stderr closed (CI runners, daemons): give
+  // each closed one /dev/null, so that no fd of ours (the channel to pid 1, a pipe) lands on
+  // 0, 1 or 2 and reaches the app as its standard input or output.
+  for (int fd = 0; fd <= 2; ++fd) {
+    if (fcntl(fd, F_GETFD) >= 0 || errno != EBADF) continue;
+    const int null = open("/dev/null", O_RDWR);
+    if (null >= 0 && null != fd) {
+      dup2(null, fd);
+      close(null);
+    }
+  }
   std::vector<std::string> args(argv, argv + argc);
   Invocation inv;
   try {

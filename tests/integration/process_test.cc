@@ -44,6 +44,23 @@ TEST_F(ProcessTest, HostProcessesAreInvisible) {
 
 // ---- Exit statuses ----
 
+// Started with stdin and stdout closed (as CI runners and daemons may), the app gets
+// /dev/null there, never one of the launcher's own fds.
+TEST_F(ProcessTest, ClosedStdioBecomesDevNull) {
+  SpawnOptions o = options();
+  o.in_child = [] {
+    close(0);
+    close(1);
+  };
+  const std::string out = in_home("fds.txt");
+  const Result r = sandbox({"run", "--", "/bin/sh", "-c",
+                            "a=$(readlink /proc/$$/fd/0); b=$(readlink /proc/$$/fd/1); echo \"$a $b\" > " + out},
+                           o);
+  EXPECT_EQ(r.exit_code, 0) << r.describe();
+  // The home is an overlay: the file is in the app's layer.
+  EXPECT_EQ(read_file(layer() + "/upper/fds.txt").value_or("(missing)"), "/dev/null /dev/null\n");
+}
+
 TEST_F(ProcessTest, ExitCodePassesThrough) {
   EXPECT_EQ(probe({}, {"exit", "0"}).exit_code, 0);
   EXPECT_EQ(probe({}, {"exit", "3"}).exit_code, 3);
