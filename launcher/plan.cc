@@ -89,6 +89,25 @@ void plan_network(SandboxSpec& spec, const Invocation& inv, const profiles::Prof
   }
 }
 
+// A hide in the home whose first component below the home (".ssh" of ~/.ssh, ".config" of
+// ~/.config/gh) exists neither in the real home nor in the app's layer, nor is made by an
+// earlier mount step, finds nothing inside at startup: skipping it saves a lookup through the
+// overlay and a mount (most of the default profile's secrets do not exist for most users).
+// Anything that exists, a symlink included, keeps its step. Needs host.exists; without it
+// (tests) every hide stays.
+bool nothing_to_hide(const SandboxSpec& spec, const HostFacts& host, const std::string& path) {
+  if (!host.exists || !is_under(path, spec.home) || path == spec.home) return false;
+  const std::string rel = path.substr(spec.home.size() + 1);
+  const std::string top = spec.home + "/" + rel.substr(0, rel.find('/'));
+  for (const auto& m : spec.mounts)
+    if (m.kind != MountKind::kHide && (is_under(m.target, top) || is_under(top, m.target)) && m.target != spec.home)
+      return false;
+  if (spec.home_mode != HomeMode::kTmpfs && host.exists(top)) return false;
+  if (!spec.layer_dir.empty() && host.exists(spec.layer_dir + "/upper/" + top.substr(spec.home.size() + 1)))
+    return false;
+  return true;
+}
+
 }  // namespace
 
 std::string runtime_dir_inside(uid_t uid) { return "/run/user/" + std::to_string(uid); }
@@ -423,6 +442,8 @@ SandboxSpec build_spec(const Invocation& inv, const ProfileChoice& choice,
   for (const auto& e : paths(profile.ro, o.ro)) add_bind(e, true, "ro");
   for (const auto& e : paths(profile.hide, o.hide)) {
     const std::string p = expand_path(e, host);
+    // explain lists every hide of the profile, whether or not it exists here.
+    if (inv.command != Command::kExplain && nothing_to_hide(spec, host, p)) continue;
     add({.kind = MountKind::kHide, .target = p, .target_in_home = is_under(p, spec.home),
          .why = origin(e, "hide")});
   }

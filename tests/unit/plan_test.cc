@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <set>
 
 #include "launcher/channel.h"
 #include "launcher/error.h"
@@ -198,6 +199,28 @@ TEST(BuildSpec, PathsFromProfileAndCliInOrderWithScopes) {
   EXPECT_LT(index_of(s, "/home/ann/Downloads", MountKind::kBind), index_of(s, "/home/ann/Downloads/keep", MountKind::kBind));
   EXPECT_LT(index_of(s, "/home/ann/Downloads/keep", MountKind::kBind),
             index_of(s, "/home/ann/Downloads/secret", MountKind::kHide));
+}
+
+// Hides whose top directory below the home exists nowhere are left out of the plan; anything
+// that exists (in the real home, in the layer, or made by an earlier step) keeps its hide.
+TEST(BuildSpec, HidesOfWhatExistsNowhereAreSkipped) {
+  HostFacts h = fake_host();
+  const std::set<std::string> present = {"/home/ann/.ssh", "/home/ann/.local/share/sandbox/default/upper/.aws",
+                                         "/home/ann/.config"};
+  h.exists = [present](const std::string& p) { return present.count(p) > 0; };
+  Profile p = base_profile();
+  p.hide = {entry("~/.ssh"), entry("~/.aws"), entry("~/.gnupg"), entry("~/.config/gh"), entry("~/.kube/config"),
+            entry("~/.cache/x")};
+  Invocation inv = run_inv({"sh"});
+  inv.overrides.tmpfs.push_back(PathEntry{"~/.cache", false, {"--tmpfs", 0, 0}});
+  const SandboxSpec s = build_spec(inv, {"default", false}, p, h);
+  EXPECT_NE(find(s, "/home/ann/.ssh", MountKind::kHide), nullptr);          // in the real home
+  EXPECT_NE(find(s, "/home/ann/.aws", MountKind::kHide), nullptr);          // in the layer
+  EXPECT_NE(find(s, "/home/ann/.config/gh", MountKind::kHide), nullptr);    // its top dir exists
+  EXPECT_NE(find(s, "/home/ann/.cache/x", MountKind::kHide), nullptr);      // made by --tmpfs
+  EXPECT_EQ(find(s, "/home/ann/.gnupg", MountKind::kHide), nullptr);        // nowhere
+  EXPECT_EQ(find(s, "/home/ann/.kube/config", MountKind::kHide), nullptr);  // nowhere
+  EXPECT_NE(find(s, "/home/ann/.local/share/sandbox", MountKind::kHide), nullptr);  // always
 }
 
 TEST(BuildSpec, StateTreeCannotBeBound) {
