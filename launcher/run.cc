@@ -26,6 +26,7 @@
 #include <optional>
 
 #include "launcher/cgroup.h"
+#include "launcher/companions.h"
 #include "launcher/systemd_scope.h"
 #include "launcher/channel.h"
 #include "launcher/error.h"
@@ -72,17 +73,6 @@ unsigned long clone_flags(const SandboxSpec& spec) {
   return flags;
 }
 
-// Removes a directory the launcher made (a throwaway layer, the proxy's socket dir), without
-// following symlinks; best effort, at exit.
-void remove_dir_tree(const std::string& dir) {
-  const std::string parent = dir.substr(0, dir.rfind('/'));
-  Fd fd(open(parent.empty() ? "/" : parent.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  try {
-    if (fd.valid()) overlay::remove_tree(fd.get(), dir.substr(dir.rfind('/') + 1), dir);
-  } catch (const overlay::LayerError&) {
-  }
-}
-
 // What the parent holds while a child runs: the seccomp program (the child's copy is in its
 // memory), the terminal, the channel and the signalfd.
 struct Launch {
@@ -91,86 +81,23 @@ struct Launch {
   Fd parent_sock, child_sock, sigfd;
   sigset_t old_mask{};
   bool mask_set = false;
-  std::string throwaway_layer;  // a host-side layer for fuse-overlayfs, removed at the end
-  pid_t fuse_daemon = 0;        // fuse-overlayfs, once it has daemonized (we are its subreaper)
-  pid_t dbus_proxy = 0;         // xdg-dbus-proxy; it exits when `dbus_sync` closes
-  Fd dbus_sync;
-  std::string dbus_dir;         // its sockets
-  std::map<std::string, std::string> dbus_sockets;
+  FuseOverlayRun fuse;  // fuse-overlayfs, when the kernel refuses overlayfs
+  DbusProxyRun dbus;    // xdg-dbus-proxy, for the buses the profile grants
   std::function<void()> on_app_exit;  // runs when pid 1 reports the app's status
   FilteredNetwork* network = nullptr;  // network.mode filtered (run only)
   std::string record_dir;             // the instance record's directory (run only)
 
   ~Launch() {
-    if (dbus_proxy > 0) {
-      dbus_sync.reset();  // the proxy's cue to exit
-      for (int i = 0; i < 100 && waitpid(dbus_proxy, nullptr, WNOHANG) == 0; ++i) usleep(5000);
-      if (waitpid(dbus_proxy, nullptr, WNOHANG) == 0) {
-        kill(dbus_proxy, SIGKILL);
-        waitpid(dbus_proxy, nullptr, 0);
-      }
-    }
-    if (!dbus_dir.empty()) remove_dir_tree(dbus_dir);
-    // fuse-overlayfs ends when its mount goes, with the sandbox's mount namespace.
-    if (fuse_daemon > 0) {
-      for (int i = 0; i < 200 && waitpid(fuse_daemon, nullptr, WNOHANG) == 0; ++i) usleep(10000);
-      if (waitpid(fuse_daemon, nullptr, WNOHANG) == 0) {
-        kill(fuse_daemon, SIGKILL);
-        waitpid(fuse_daemon, nullptr, 0);
-      }
-    }
     if (mask_set) sigprocmask(SIG_SETMASK, &old_mask, nullptr);
-    if (!throwaway_layer.empty()) remove_dir_tree(throwaway_layer);
   }
 };
-
-// Starts one xdg-dbus-proxy for every bus the spec proxies, with its sockets in a private
-// directory next to the instance records, and waits until it listens (its --fd byte).
-void start_dbus_proxy(const SandboxSpec& spec, Launch& l) {
-  if (spec.dbus.empty()) return;
-  mkdir(spec.instances_dir.substr(0, spec.instances_dir.rfind('/')).c_str(), 0700);
-  mkdir(spec.instances_dir.c_str(), 0700);
-  std::string dir = spec.instances_dir + "/dbus-XXXXXX";
-  if (!mkdtemp(dir.data())) throw sys_error("create", spec.instances_dir + "/dbus-XXXXXX");
-  l.dbus_dir = dir;
-  std::vector<desktop::BusProxy> buses = spec.dbus;
-  for (auto& b : buses) {
-    b.socket = dir + "/" + b.bus;
-    l.dbus_sockets[b.bus] = b.socket;
-  }
-  int sync[2];
-  if (pipe2(sync, O_CLOEXEC) != 0) throw sys_error("pipe");
-  Fd read_end(sync[0]), write_end(sync[1]);
-  const std::vector<std::string> argv = desktop::proxy_argv(spec.dbus_proxy, buses, 3);
-  const pid_t pid = fork();
-  if (pid < 0) throw sys_error("fork", spec.dbus_proxy);
-  if (pid == 0) {
-    dup2(write_end.get(), 3);
-    close_fds_except({3});
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, nullptr);
-    std::vector<char*> args;
-    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    execv(spec.dbus_proxy.c_str(), args.data());
-    _exit(127);
-  }
-  l.dbus_proxy = pid;
-  write_end.reset();
-  pollfd p{read_end.get(), POLLIN, 0};
-  char byte;
-  if (poll(&p, 1, 10000) <= 0 || read(read_end.get(), &byte, 1) != 1)
-    throw sys_error("start", spec.dbus_proxy, EIO, "xdg-dbus-proxy did not come up; is the bus address right?");
-  l.dbus_sync = std::move(read_end);
-}
 
 // Parent stages shared by `run` and `enter`: seccomp program, terminal, channel, signals.
 void prepare(const SandboxSpec& spec, Launch& l) {
   const std::pair<const char*, std::function<void()>> stages[] = {
       {"seccomp", [&] { l.seccomp = seccomp::program_for(spec.seccomp, spec.nested_userns); }},
       {"terminal", [&] { if (spec.terminal) l.pty = open_pty_like(STDIN_FILENO); }},
-      {"dbus", [&] { start_dbus_proxy(spec, l); }},
+      {"dbus", [&] { l.dbus.start(spec); }},
       {"channel",
        [&] {
          int sv[2];
@@ -207,83 +134,9 @@ ChildArgs child_args(Launch& l) {
   args.sock = l.child_sock.get();
   args.pty_slave = l.pty ? l.pty->slave.get() : -1;
   if (l.pty) args.pty_path = l.pty->path;
-  args.dbus_sockets = l.dbus_sockets;
+  args.dbus_sockets = l.dbus.sockets();
   args.seccomp = &l.seccomp;
   return args;
-}
-
-// The fuse-overlayfs daemon among our children (re-parented to us when it daemonized).
-pid_t find_fuse_daemon() {
-  char path[64];
-  std::snprintf(path, sizeof(path), "/proc/%d/task/%d/children", getpid(), getpid());
-  FILE* f = std::fopen(path, "re");
-  if (!f) return 0;
-  long pid = 0;
-  pid_t found = 0;
-  while (!found && std::fscanf(f, "%ld", &pid) == 1) {
-    char comm_path[64], comm[32] = {};
-    std::snprintf(comm_path, sizeof(comm_path), "/proc/%ld/comm", pid);
-    if (FILE* c = std::fopen(comm_path, "re")) {
-      if (std::fgets(comm, sizeof(comm), c) && std::strncmp(comm, "fuse-overlayfs", 14) == 0)
-        found = static_cast<pid_t>(pid);
-      std::fclose(c);
-    }
-  }
-  std::fclose(f);
-  return found;
-}
-
-// Runs fuse-overlayfs for the child's FUSE mount (mountns.cc, fuse_overlay): outside the
-// sandbox, as the caller, serving the /dev/fuse fd the child sent, on host paths (it needs
-// paths it can name, so an ephemeral home gets a throwaway layer on the host, in the hidden
-// state tree, removed at exit). Waits until it has daemonized, so that the mount answers.
-// Returns "ok" or what went wrong.
-std::string start_fuse_overlayfs(const SandboxSpec& spec, const std::vector<int>& fds,
-                                 std::string& throwaway_layer, pid_t& daemon) {
-  if (fds.size() != 1 || spec.fuse_overlayfs.empty()) return "bad request";
-  std::string layer = spec.layer_dir;
-  if (layer.empty()) {
-    std::string tmpl = spec.state_dir + "/.ephemeral-XXXXXX";
-    mkdir(spec.state_dir.c_str(), 0700);
-    if (!mkdtemp(tmpl.data())) return "mkdtemp " + tmpl + ": " + std::strerror(errno);
-    throwaway_layer = layer = tmpl;
-    if (mkdir((layer + "/upper").c_str(), 0700) != 0 || mkdir((layer + "/work").c_str(), 0700) != 0)
-      return "mkdir " + layer + ": " + std::strerror(errno);
-  }
-  const std::string options =
-      "lowerdir=" + spec.home + ",upperdir=" + layer + "/upper,workdir=" + layer + "/work";
-  // The daemon it leaves behind is re-parented to us, not to the system's init, so that we
-  // can wait for it at the end and leave nothing behind.
-  prctl(PR_SET_CHILD_SUBREAPER, 1);
-  const pid_t pid = fork();
-  if (pid < 0) return std::string("fork: ") + std::strerror(errno);
-  if (pid == 0) {
-    dup2(fds[0], 3);  // not O_CLOEXEC: fuse-overlayfs serves it
-    close_fds_except({3});
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, nullptr);
-    if (!spec.verbose) {
-      const int null = open("/dev/null", O_RDWR);
-      dup2(null, 1);
-      dup2(null, 2);
-    }
-    // libfuse takes a mountpoint of /dev/fd/N as "already mounted on this /dev/fuse fd".
-    execl(spec.fuse_overlayfs.c_str(), "fuse-overlayfs", "-o", options.c_str(), "/dev/fd/3",
-          static_cast<char*>(nullptr));
-    _exit(127);
-  }
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
-    daemon = find_fuse_daemon();
-    return "ok";
-  }
-  return spec.fuse_overlayfs + " failed (" +
-         (WIFEXITED(status) ? "exit status " + std::to_string(WEXITSTATUS(status))
-                            : "signal " + std::to_string(WTERMSIG(status))) +
-         "); run with -v to see its messages";
 }
 
 // The parent's side of a running child: relays the terminal, forwards signals, and waits
@@ -317,7 +170,7 @@ int supervise(pid_t child, const SandboxSpec& spec, Launch& l) {
     if (m.type == Message::Type::kFuse) {
       Message answer;
       answer.type = Message::Type::kFuse;
-      answer.text = start_fuse_overlayfs(spec, fds, l.throwaway_layer, l.fuse_daemon);
+      answer.text = l.fuse.start(spec, fds);
       send_message(sock, answer);
     } else if (m.type == Message::Type::kNet) {
       const auto t0 = Clock::now();
