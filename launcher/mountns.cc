@@ -3,19 +3,14 @@
 #include <fcntl.h>
 #include <linux/mount.h>
 #include <linux/openat2.h>
-#include <signal.h>
 #include <sys/mount.h>
-#include <sys/prctl.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
 
 #include "desktop/passthrough.h"
-#include "launcher/channel.h"
 #include "launcher/error.h"
 #include "launcher/sys.h"
 
@@ -33,12 +28,6 @@ std::string relative_to(const std::string& path, const std::string& dir) {
   return path.substr(dir.size() + 1);
 }
 
-// The helper that makes the overlay home while the other mounts go on (start_overlay_early).
-struct EarlyOverlay {
-  pid_t pid = 0;
-  Fd sock;
-};
-
 struct Context {
   const SandboxSpec& spec;
   const RuntimePaths& runtime;
@@ -47,7 +36,6 @@ struct Context {
   Fd oldroot;    // the host's root, for resolving sources
   Fd newroot;    // the sandbox's root being built
   Fd watch;      // the filesystem of a size-capped home (see apply_mounts_in_child)
-  EarlyOverlay early;  // the overlay home being made by a helper (start_overlay_early)
 };
 
 // Reads fs_context messages (the kernel's own words on why fsconfig/fsmount failed).
@@ -252,8 +240,7 @@ Fd fuse_overlay(Context& c, const MountStep& s) {
   return mnt;
 }
 
-// The kernel's overlay for the home, detached (not yet attached anywhere). Throws SetupError.
-Fd create_kernel_overlay(const Context& c, const MountStep& s) {
+void overlay_home(Context& c, const MountStep& s) {
   // overlayfs resolves layer paths itself; handing it /proc/self/fd/N of fds we opened without
   // following symlinks means no escaping and no path that a planted link could redirect.
   const std::string self_fd = "/oldroot/proc/self/fd/";
@@ -271,6 +258,7 @@ Fd create_kernel_overlay(const Context& c, const MountStep& s) {
     upper = Fd(openat2_path(AT_FDCWD, "/layer/upper", O_DIRECTORY, 0));
     work = Fd(openat2_path(AT_FDCWD, "/layer/work", O_DIRECTORY, 0));
     if (!upper.valid() || !work.valid()) throw sys_error("open", "/layer");
+    if (c.spec.home_size) c.watch = Fd(openat2_path(AT_FDCWD, "/layer", O_DIRECTORY, 0));
   } else {
     const unsigned long long strict = RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
     upper = Fd(openat2_path(c.oldroot.get(), relative_to(s.layer_dir + "/upper", "/"), O_DIRECTORY, strict));
@@ -278,78 +266,18 @@ Fd create_kernel_overlay(const Context& c, const MountStep& s) {
     work = Fd(openat2_path(c.oldroot.get(), relative_to(s.layer_dir + "/work", "/"), O_DIRECTORY, strict));
     if (!work.valid()) throw sys_error("open layer", s.layer_dir + "/work");
   }
-  // userxattr: whiteouts and opaque markers as user.overlay.* xattrs, the only kind an
-  // unprivileged overlay may write (and no kernel log line on every mount).
-  return make_fs("overlay", s.target, "",
-                 {{"lowerdir", self_fd + std::to_string(lower.get())},
-                  {"upperdir", self_fd + std::to_string(upper.get())},
-                  {"workdir", self_fd + std::to_string(work.get())},
-                  {"userxattr", ""}},
-                 kNoSuidDev);
-}
-
-// Making an overlay costs a few hundred microseconds (overlayfs checks its work dir, xattrs,
-// whiteouts and tmpfiles on the layer's filesystem), about as much as all the other mounts
-// together: a forked helper makes it while this process binds the system, /proc and /dev,
-// and hands the detached mount back over a socket (SCM_RIGHTS), or the error.
-EarlyOverlay start_overlay_early(const Context& c) {
-  EarlyOverlay early;
-  if (c.spec.overlay_driver == SandboxSpec::OverlayDriver::kFuse) return early;
-  const MountStep* step = nullptr;
-  for (const auto& s : c.spec.mounts)
-    if (s.kind == MountKind::kOverlayHome) step = &s;
-  if (!step) return early;
-  int sv[2];
-  if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) return early;
-  const pid_t pid = fork();
-  if (pid < 0) {
-    close(sv[0]);
-    close(sv[1]);
-    return early;
-  }
-  if (pid == 0) {
-    close(sv[0]);
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    Message m;
-    try {
-      Fd mnt = create_kernel_overlay(c, *step);
-      m.type = Message::Type::kNotice;
-      m.text = "ok";
-      send_message(sv[1], m, {mnt.get()});
-    } catch (const SetupError& e) {
-      m.type = Message::Type::kError;
-      m.error = e;
-      send_message(sv[1], m);
-    }
-    _exit(0);
-  }
-  close(sv[1]);
-  early.pid = pid;
-  early.sock = Fd(sv[0]);
-  return early;
-}
-
-// The overlay the early helper made, or its error (thrown). Invalid when there was none.
-Fd finish_overlay_early(EarlyOverlay& early) {
-  if (early.pid <= 0) return Fd();
-  std::vector<int> fds;
-  auto m = recv_message(early.sock.get(), &fds);
-  early.sock.reset();
-  while (waitpid(early.pid, nullptr, 0) < 0 && errno == EINTR) {
-  }
-  early.pid = 0;
-  if (m && m->type == Message::Type::kNotice && fds.size() == 1) return Fd(fds[0]);
-  for (int fd : fds) close(fd);
-  if (m && m->type == Message::Type::kError) throw m->error;
-  throw sys_error("mount overlay", "(the helper that makes it died)", EIO);
-}
-
-void overlay_home(Context& c, const MountStep& s) {
   using Driver = SandboxSpec::OverlayDriver;
   Fd mnt;
   if (c.spec.overlay_driver != Driver::kFuse) {
     try {
-      mnt = c.early.pid > 0 ? finish_overlay_early(c.early) : create_kernel_overlay(c, s);
+      // userxattr: whiteouts and opaque markers as user.overlay.* xattrs, the only kind an
+      // unprivileged overlay may write (and no kernel log line on every mount).
+      mnt = make_fs("overlay", s.target, "",
+                    {{"lowerdir", self_fd + std::to_string(lower.get())},
+                     {"upperdir", self_fd + std::to_string(upper.get())},
+                     {"workdir", self_fd + std::to_string(work.get())},
+                     {"userxattr", ""}},
+                    kNoSuidDev);
     } catch (SetupError& e) {
       if (c.spec.overlay_driver == Driver::kKernel || c.spec.fuse_overlayfs.empty()) {
         if (c.spec.fuse_overlayfs.empty())
@@ -363,9 +291,6 @@ void overlay_home(Context& c, const MountStep& s) {
     }
   }
   if (!mnt.valid()) mnt = fuse_overlay(c, s);
-  // A capped ephemeral layer is watched for filling up (see apply_mounts_in_child).
-  if (s.layer_dir.empty() && c.spec.home_size && !c.watch.valid())
-    c.watch = Fd(openat2_path(AT_FDCWD, "/layer", O_DIRECTORY, 0));
   Fd target = open_target(c, s, Make::kDir);
   if (!target.valid()) throw sys_error("resolve target", s.target);
   attach(mnt.get(), target.get(), s.target, "overlay home");
@@ -536,7 +461,6 @@ Fd apply_mounts_in_child(const SandboxSpec& spec, const RuntimePaths& runtime,
   c.oldroot = Fd(openat2_path(AT_FDCWD, "/oldroot", O_DIRECTORY, 0));
   c.newroot = Fd(openat2_path(AT_FDCWD, "/newroot", O_DIRECTORY, 0));
   if (!c.oldroot.valid() || !c.newroot.valid()) throw sys_error("open", "/oldroot");
-  c.early = start_overlay_early(c);
 
   for (const MountStep& s : spec.mounts) {
     try {
