@@ -137,23 +137,11 @@ for t in iperf3 pasta dnsmasq python3 unshare runuser; do
   command -v "$t" >/dev/null || die "missing $t (apt-get install iperf3 passt dnsmasq-base python3 util-linux)"
 done
 
-if [[ -z ${SANDBOX:-} ]]; then
-  for candidate in ./build/bin/sandbox "$repo/build/bin/sandbox"; do
-    if [[ -x $candidate ]]; then SANDBOX=$candidate; break; fi
-  done
-fi
-[[ -n ${SANDBOX:-} && -x $SANDBOX ]] ||
-  die "no sandbox binary: build it (cmake -S . -B build && cmake --build build) or set SANDBOX"
-SANDBOX=$(readlink -f "$SANDBOX")
+# The binary, the bench user and a copy of the binary it can reach (bench/lib.sh).
+source "$here/lib.sh"
+[[ -x $(dirname "$SANDBOX")/sandbox-net ]] || die "no sandbox-net next to $SANDBOX: --net filtered needs it"
+stage_sandbox
 
-if ! id -u "$BENCH_USER" >/dev/null 2>&1; then
-  say "creating user $BENCH_USER"
-  useradd --create-home --shell /bin/sh --comment "sandbox benchmarks" "$BENCH_USER"
-fi
-bench_home=$(getent passwd "$BENCH_USER" | cut -d: -f6)
-[[ -d $bench_home ]] || { mkdir -p "$bench_home"; chown "$BENCH_USER:" "$bench_home"; chmod 700 "$bench_home"; }
-
-cleanup_dirs=()
 fixture_made=0
 cleanup() {
   ((fixture_made)) && "$fixture" down >/dev/null 2>&1
@@ -161,22 +149,6 @@ cleanup() {
   return 0
 }
 trap cleanup EXIT
-
-# The binary, its sandbox-net helper and share/sandbox must be reachable by the bench user.
-bin_dir=$(dirname "$SANDBOX")
-share=$(dirname "$bin_dir")/share/sandbox
-[[ -x $bin_dir/sandbox-net ]] || die "no sandbox-net next to $SANDBOX: --net filtered needs it"
-if ! runuser -u "$BENCH_USER" -- test -x "$SANDBOX" || ! runuser -u "$BENCH_USER" -- test -x "$bin_dir/sandbox-net" ||
-   ! runuser -u "$BENCH_USER" -- test -r "$share/profiles/default.yaml"; then
-  copy=$(mktemp -d /tmp/sandbox-bench-bin.XXXXXX)
-  cleanup_dirs+=("$copy")
-  mkdir -p "$copy/bin" "$copy/share"
-  cp "$SANDBOX" "$bin_dir/sandbox-net" "$copy/bin/"
-  cp -R "$share" "$copy/share/sandbox"
-  chmod -R a+rX "$copy"
-  say "$SANDBOX is not reachable by $BENCH_USER: using a copy in $copy"
-  SANDBOX=$copy/bin/sandbox
-fi
 
 # The test network: reused when it is already up (a test run may be using it), else made here
 # and removed at the end.

@@ -31,11 +31,7 @@ void remove_dir_tree(const std::string& dir) {
 DbusProxyRun::~DbusProxyRun() {
   if (pid_ > 0) {
     sync_.reset();  // the proxy's cue to exit
-    for (int i = 0; i < 100 && waitpid(pid_, nullptr, WNOHANG) == 0; ++i) usleep(5000);
-    if (waitpid(pid_, nullptr, WNOHANG) == 0) {
-      kill(pid_, SIGKILL);
-      waitpid(pid_, nullptr, 0);
-    }
+    reap_within(pid_, 500);
   }
   if (!dir_.empty()) remove_dir_tree(dir_);
 }
@@ -61,14 +57,8 @@ void DbusProxyRun::start(const SandboxSpec& spec) {
   if (pid == 0) {
     dup2(write_end.get(), 3);
     close_fds_except({3});
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, nullptr);
-    std::vector<char*> args;
-    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    execv(spec.dbus_proxy.c_str(), args.data());
-    _exit(127);
+    unblock_all_signals();
+    exec_argv(argv);  // argv[0] is spec.dbus_proxy
   }
   pid_ = pid;
   write_end.reset();
@@ -126,9 +116,7 @@ std::string FuseOverlayRun::start(const SandboxSpec& spec, const std::vector<int
   if (pid == 0) {
     dup2(fds[0], 3);  // not O_CLOEXEC: fuse-overlayfs serves it
     close_fds_except({3});
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, nullptr);
+    unblock_all_signals();
     if (!spec.verbose) {
       const int null = open("/dev/null", O_RDWR);
       dup2(null, 1);
@@ -154,13 +142,7 @@ std::string FuseOverlayRun::start(const SandboxSpec& spec, const std::vector<int
 
 FuseOverlayRun::~FuseOverlayRun() {
   // fuse-overlayfs ends when its mount goes, with the sandbox's mount namespace.
-  if (daemon_ > 0) {
-    for (int i = 0; i < 200 && waitpid(daemon_, nullptr, WNOHANG) == 0; ++i) usleep(10000);
-    if (waitpid(daemon_, nullptr, WNOHANG) == 0) {
-      kill(daemon_, SIGKILL);
-      waitpid(daemon_, nullptr, 0);
-    }
-  }
+  if (daemon_ > 0) reap_within(daemon_, 2000);
   if (!throwaway_layer_.empty()) remove_dir_tree(throwaway_layer_);
 }
 

@@ -93,6 +93,12 @@ std::string json_quote(const std::string& s) {
   return out + "\"";
 }
 
+std::string json_list(const std::vector<std::string>& items) {
+  std::string out = "[";
+  for (size_t i = 0; i < items.size(); ++i) out += (i ? ", " : "") + json_quote(items[i]);
+  return out + "]";
+}
+
 std::string explain_text(const SandboxSpec& s) {
   std::ostringstream o;
   o << s.app << ": profile " << s.profile_name << " (" << s.profile_file << ")\n";
@@ -203,11 +209,7 @@ std::string explain_text(const SandboxSpec& s) {
 
 std::string explain_json(const SandboxSpec& s) {
   std::ostringstream o;
-  auto list = [](const std::vector<std::string>& v) {
-    std::string out = "[";
-    for (size_t i = 0; i < v.size(); ++i) out += (i ? ", " : "") + json_quote(v[i]);
-    return out + "]";
-  };
+  const auto list = json_list;
   o << "{\n";
   o << "  \"app\": " << json_quote(s.app) << ",\n";
   o << "  \"profile\": " << json_quote(s.profile_name) << ",\n";

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "launcher/spec.h"
 
@@ -13,5 +14,7 @@ std::string explain_json(const SandboxSpec& spec);
 std::string dry_run_text(const SandboxSpec& spec);
 
 std::string json_quote(const std::string& s);
+// ["a", "b"]: each element quoted with json_quote.
+std::string json_list(const std::vector<std::string>& items);
 
 }  // namespace sandbox::launcher

@@ -27,20 +27,6 @@ std::string port_spec(unsigned lo, unsigned hi) {
   return lo == hi ? std::to_string(lo) : std::to_string(lo) + "-" + std::to_string(hi);
 }
 
-// Waits for `pid` (our child), up to `ms`; SIGKILL after that. Returns the wait status.
-int reap(pid_t pid, int ms) {
-  int status = 0;
-  for (int waited = 0; waited < ms; waited += 5) {
-    const pid_t r = waitpid(pid, &status, WNOHANG);
-    if (r == pid || (r < 0 && errno == ECHILD)) return status;
-    usleep(5000);
-  }
-  kill(pid, SIGKILL);
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  return status;
-}
-
 std::string describe_status(int status) {
   if (WIFEXITED(status)) return "exit status " + std::to_string(WEXITSTATUS(status));
   if (WIFSIGNALED(status)) return "signal " + std::to_string(WTERMSIG(status));
@@ -58,18 +44,8 @@ std::string read_available(int fd) {
 
 // In a forked child before exec: the launcher's signal mask off, die with the launcher.
 void child_setup() {
-  sigset_t none;
-  sigemptyset(&none);
-  sigprocmask(SIG_SETMASK, &none, nullptr);
+  unblock_all_signals();
   prctl(PR_SET_PDEATHSIG, SIGKILL);
-}
-
-[[noreturn]] void exec_argv(const std::vector<std::string>& argv) {
-  std::vector<char*> args;
-  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-  args.push_back(nullptr);
-  execv(argv[0].c_str(), args.data());
-  _exit(127);
 }
 
 }  // namespace
@@ -143,7 +119,7 @@ void FilteredNetwork::start(const SandboxSpec& spec, pid_t pid, const std::strin
     if (rc < 0 && errno == EINTR) continue;
     if (rc == 0) throw sys_error("start", spec.pasta, ETIMEDOUT, "pasta did not configure the namespace within 10 s");
     if (p[1].revents) {  // pasta exited: it says why on stderr
-      const int status = reap(pasta_, 1000);
+      const int status = reap_within(pasta_, 1000);
       pasta_ = 0;
       const std::string said = read_available(err_read.get());
       throw sys_error("start pasta (" + describe_status(status) + (said.empty() ? "" : ": " + said) + ")",
@@ -214,7 +190,7 @@ void FilteredNetwork::start(const SandboxSpec& spec, pid_t pid, const std::strin
     e.exit_code = 125;
     throw e;
   }
-  const int hs = reap(helper_, 1000);
+  const int hs = reap_within(helper_, 1000);
   helper_ = 0;
   throw sys_error("start " + spec.net_helper + " (" + describe_status(hs) + ", no word on why)", "", EIO,
                   "run with -v to see its messages");
@@ -253,13 +229,13 @@ bool FilteredNetwork::drain() {
 void FilteredNetwork::stop() {
   if (helper_ > 0) {
     helper_stdin_.reset();  // sandbox-net's cue to exit
-    reap(helper_, 2000);
+    reap_within(helper_, 2000);
     helper_ = 0;
   }
   drain();
   if (pasta_ > 0) {
     kill(pasta_, SIGTERM);
-    reap(pasta_, 1000);
+    reap_within(pasta_, 1000);
     pasta_ = 0;
   }
 }

@@ -15,12 +15,6 @@ namespace sandbox::launcher {
 
 namespace {
 
-std::string list(const std::vector<std::string>& items) {
-  std::string out = "[";
-  for (size_t i = 0; i < items.size(); ++i) out += (i ? ", " : "") + json_quote(items[i]);
-  return out + "]";
-}
-
 std::string number(double v, int decimals) {
   char buf[64];
   std::snprintf(buf, sizeof(buf), "%.*f", decimals, v);
@@ -63,7 +57,7 @@ std::string format_status_json(const RunStatus& s) {
   field("app", json_quote(s.app));
   field("profile", json_quote(s.profile));
   field("profile_file", opt_str(s.profile_file));
-  field("command", list(s.command));
+  field("command", json_list(s.command));
   field("cwd", json_quote(s.cwd));
   field("started", json_quote(iso_time(s.started)));
   field("ended", json_quote(iso_time(s.ended)));
@@ -81,12 +75,12 @@ std::string format_status_json(const RunStatus& s) {
   field("peak_memory_source", opt_str(s.peak_memory_source));
   field("cpu_s", s.cpu_seconds ? number(*s.cpu_seconds, 3) : "null");
   field("network", json_quote(s.network));
-  field("network_allow", list(s.network_allow));
+  field("network_allow", json_list(s.network_allow));
   field("network_denials", s.network_denials ? std::to_string(*s.network_denials) : "null");
   field("net_log", opt_str(s.net_log));
   field("home_mode", json_quote(s.home_mode));
   field("home_layer", opt_str(s.home_layer));
-  field("writable_paths", list(s.writable_paths));
+  field("writable_paths", json_list(s.writable_paths));
   // Everything else the app could write (a tmpfs home, /tmp, /var/tmp, /dev/shm, the run
   // dir) was thrown away with the sandbox, and an overlay home's writes are in home_layer:
   // nothing outside writable_paths was written on the host.

@@ -5,6 +5,7 @@
 
 #include <initializer_list>
 #include <string>
+#include <vector>
 
 #include "common/unique_fd.h"
 
@@ -18,6 +19,15 @@ int openat2_path(int dirfd, const std::string& path, int flags, unsigned long lo
 
 // Closes every fd from 3 up, except those in `keep` (close_range(2) over the gaps).
 void close_fds_except(std::initializer_list<int> keep);
+
+// For the programs the launcher starts next to a sandbox (companions.cc, network.cc):
+// in the forked child, the signals the launcher blocks unblocked again;
+void unblock_all_signals();
+// then execv(argv[0], argv), or _exit(127);
+[[noreturn]] void exec_argv(const std::vector<std::string>& argv);
+// and at the end, a wait of up to `ms` for the child `pid` to exit, then SIGKILL and a wait.
+// Returns the wait status.
+int reap_within(pid_t pid, int ms);
 
 // Writes all of `data` to `path` (for /proc files). Throws SetupError.
 void write_file(const std::string& path, const std::string& data);
