@@ -6,6 +6,7 @@
 #include "launcher/channel.h"
 #include "launcher/network.h"
 #include "launcher/plan.h"
+#include "tests/unit/fake_host.h"
 
 namespace sandbox::launcher {
 namespace {
@@ -14,18 +15,9 @@ using profiles::NetworkMode;
 using profiles::NetRule;
 using profiles::Profile;
 
+// The planner tests' host, with pasta and the sandbox-net helper installed.
 HostFacts host() {
-  HostFacts h;
-  h.uid = 1000;
-  h.gid = 1000;
-  h.user = "ann";
-  h.home = "/home/ann";
-  h.xdg_config_home = "/home/ann/.config";
-  h.xdg_data_home = "/home/ann/.local/share";
-  h.xdg_cache_home = "/home/ann/.cache";
-  h.xdg_state_home = "/home/ann/.local/state";
-  h.cwd = "/home/ann/src";
-  h.root_entries = {{"usr", false, ""}, {"etc", false, ""}};
+  HostFacts h = fake_host();
   h.pasta = "/usr/bin/pasta";
   h.net_helper = "/usr/libexec/sandbox/sandbox-net";
   return h;

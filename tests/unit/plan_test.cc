@@ -8,6 +8,7 @@
 #include "launcher/channel.h"
 #include "launcher/error.h"
 #include "launcher/explain.h"
+#include "tests/unit/fake_host.h"
 #include "launcher/namespaces.h"
 
 namespace sandbox::launcher {
@@ -16,25 +17,6 @@ namespace {
 using profiles::HomeMode;
 using profiles::PathEntry;
 using profiles::Profile;
-
-HostFacts fake_host() {
-  HostFacts h;
-  h.uid = 1000;
-  h.gid = 1001;
-  h.user = "ann";
-  h.home = "/home/ann";
-  h.xdg_config_home = "/home/ann/.config";
-  h.xdg_data_home = "/home/ann/.local/share";
-  h.xdg_cache_home = "/home/ann/.cache";
-  h.xdg_state_home = "/home/ann/.local/state";
-  h.xdg_runtime_dir = "/run/user/1000";
-  h.cwd = "/home/ann/src";
-  h.environ = {"PATH=/usr/bin:/bin", "LANG=C.UTF-8", "LC_ALL=C", "SECRET_TOKEN=x",
-               "HOME=/home/ann", "TERM=xterm"};
-  h.root_entries = {{"usr", false, ""}, {"etc", false, ""}, {"var", false, ""},
-                    {"bin", true, "usr/bin"}, {"lib", true, "usr/lib"}};
-  return h;
-}
 
 Profile base_profile() {
   Profile p;
