@@ -68,6 +68,8 @@ std::string find_helper(const std::string& exe, const char* name) {
 
 }  // namespace
 
+std::string sandbox_state_dir(const HostFacts& host) { return host.xdg_data_home + "/sandbox"; }
+
 HostFacts gather_host_facts() {
   HostFacts f;
   f.uid = getuid();
@@ -90,6 +92,13 @@ HostFacts gather_host_facts() {
   if (getcwd(cwd, sizeof(cwd)) != nullptr) f.cwd = cwd;
   const std::string exe = exe_path();
   f.share_dir = exe_share_dir(exe);
+  struct stat exe_st {};
+  if (!exe.empty() && stat("/proc/self/exe", &exe_st) == 0) {
+    f.exe_stamp = std::to_string(exe_st.st_dev) + ":" + std::to_string(exe_st.st_ino) + ":" +
+                  std::to_string(exe_st.st_size) + ":" + std::to_string(exe_st.st_mtim.tv_sec) +
+                  "." + std::to_string(exe_st.st_mtim.tv_nsec) + ":" +
+                  std::to_string(exe_st.st_ctim.tv_sec) + "." + std::to_string(exe_st.st_ctim.tv_nsec);
+  }
 
   for (const auto& name : system_root_names()) {
     const std::string path = "/" + name;

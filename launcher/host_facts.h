@@ -29,6 +29,7 @@ struct HostFacts {
   std::string xdg_runtime_dir;  // host value ("" when unset)
   std::string cwd;
   std::string share_dir;        // <exe>/../share/sandbox
+  std::string exe_stamp;        // the launcher binary's identity: dev:ino:size:mtime:ctime
   std::vector<std::string> environ;  // "NAME=value"
   std::vector<RootEntry> root_entries;  // the system top-level entries that exist
   std::string resolv_conf_target;  // where /etc/resolv.conf leads when that is outside /etc
@@ -51,6 +52,10 @@ struct HostFacts {
 
 // The top-level names the sandbox shows read-only from the host, when they exist.
 const std::vector<std::string>& system_root_names();
+
+// $XDG_DATA_HOME/sandbox: the layers, the profile cache, the fallback instance records.
+// Every sandbox hides it (plan.cc), so nothing a sandboxed app does can change what is there.
+std::string sandbox_state_dir(const HostFacts& host);
 
 HostFacts gather_host_facts();
 

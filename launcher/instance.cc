@@ -170,7 +170,7 @@ std::string instances_dir(const HostFacts& host) {
   // Records must be invisible to sandboxes: $XDG_RUNTIME_DIR is a fresh tmpfs inside every
   // sandbox, and the fallback sits in the state tree, which every sandbox hides.
   if (!host.xdg_runtime_dir.empty()) return host.xdg_runtime_dir + "/sandbox";
-  return host.xdg_data_home + "/sandbox/.run";
+  return sandbox_state_dir(host) + "/.run";
 }
 
 InstanceHandle InstanceHandle::create(const std::string& base, InstanceRecord record) {
@@ -269,7 +269,7 @@ std::optional<InstanceRecord> find_instance(const HostFacts& host, const std::st
 bool app_is_running(const HostFacts& host, const std::string& app) {
   for (const auto& r : list_instances(host))
     if (r.app == app) return true;
-  const std::string lock = host.xdg_data_home + "/sandbox/" + app + "/lock";
+  const std::string lock = sandbox_state_dir(host) + "/" + app + "/lock";
   return lock_is_held(lock);
 }
 

@@ -50,7 +50,7 @@ std::optional<Target> resolve(const HostFacts& host, const LayerCommandArgs& arg
     return std::nullopt;
   }
   Target t;
-  t.layer = overlay::layer_paths(host.xdg_data_home + "/sandbox", args.app);
+  t.layer = overlay::layer_paths(sandbox_state_dir(host), args.app);
   try {
     for (const auto& p : args.paths) t.paths.push_back(home_relative_path(p, host));
   } catch (const std::invalid_argument& e) {

@@ -19,6 +19,7 @@
 #include "launcher/host_facts.h"
 #include "launcher/plan.h"
 #include "launcher/run.h"
+#include "profiles/parse_cache.h"
 #include "profiles/profile.h"
 
 #ifndef SANDBOX_VERSION
@@ -266,8 +267,14 @@ int run_layer_command(const Invocation& inv, const HostFacts& host) {
 
 int run(const Invocation& inv) {
   const HostFacts host = gather_host_facts();
-  const profiles::Loader loader(
+  profiles::Loader loader(
       profiles::default_search_dirs(host.xdg_config_home, host.home, host.share_dir));
+  // Launches parse their profile through the cache (profiles/parse_cache.h); `check` and
+  // `profiles` always parse, and leave no entries for files given only to be checked.
+  const profiles::ParseCache cache(sandbox_state_dir(host) + "/.cache/profiles", host.exe_stamp);
+  if (inv.command == Command::kRun || inv.command == Command::kRunApp ||
+      inv.command == Command::kExplain)
+    loader.use_cache(&cache);
   switch (inv.command) {
     case Command::kHelp:
       std::fputs(help_text().c_str(), stdout);
@@ -308,6 +315,9 @@ int run(const Invocation& inv) {
     std::fprintf(stderr, "sandbox: no profile named '%s'; running it under profile 'default'\n",
                  inv.app.substr(inv.app.rfind('/') + 1).c_str());
   const profiles::Profile profile = loader.load(choice.profile);
+  if (inv.verbose)
+    std::fprintf(stderr, "sandbox: profile %s: %u file(s) parsed, %u from the cache in %s\n",
+                 choice.profile.c_str(), cache.misses(), cache.hits(), cache.dir().c_str());
   const SandboxSpec spec = build_spec(inv, choice, profile, host);
   if (inv.command == Command::kExplain) {
     std::fputs((inv.json ? explain_json(spec) : explain_text(spec)).c_str(), stdout);

@@ -241,7 +241,7 @@ SandboxSpec build_spec(const Invocation& inv, const ProfileChoice& choice,
   spec.network = o.network.value_or(profile.network_mode.value_or(profiles::NetworkMode::kNone));
   spec.seccomp = o.seccomp.value_or(profile.seccomp.value_or(profiles::SeccompPolicy::kDefault));
   spec.nested_userns = profile.nested_userns.value_or(false);
-  spec.state_dir = host.xdg_data_home + "/sandbox";
+  spec.state_dir = sandbox_state_dir(host);
   spec.instances_dir = instances_dir(host);
   spec.fuse_overlayfs = host.fuse_overlayfs;
   // SANDBOX_OVERLAY=kernel|fuse forces a driver (to test the fallback, or to rule it out).

@@ -11,6 +11,7 @@
 #include <map>
 
 #include "common/unique_fd.h"
+#include "profiles/parse_cache.h"
 #include "profiles/profile.h"
 
 namespace sandbox::profiles {
@@ -133,7 +134,13 @@ Profile Loader::load_file_depth(const std::string& path, std::vector<std::string
                                " levels of profiles");
   }
 
-  ParsedFile parsed = parse_profile_text(read_profile_file(path, at), path);
+  const std::string text = read_profile_file(path, at);
+  std::optional<ParsedFile> cached = cache_ ? cache_->find(path, text) : std::nullopt;
+  if (!cached) {
+    cached = parse_profile_text(text, path);
+    if (cache_) cache_->store(path, text, *cached);
+  }
+  ParsedFile& parsed = *cached;
   stack.push_back(id);
   const fs::path dir = fs::path(path).parent_path();
   std::optional<Profile> bases;

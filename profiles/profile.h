@@ -40,6 +40,7 @@ struct SourcePos {
   std::string file;
   int line = 0;
   int column = 0;
+  bool operator==(const SourcePos&) const = default;
   std::string str() const;  // "file:line:col", or just `file` when line == 0
 };
 
@@ -50,6 +51,7 @@ struct PathEntry {
   std::string path;  // without the `?`
   bool optional = false;
   SourcePos pos;
+  bool operator==(const PathEntry&) const = default;
 };
 
 // What a sandbox may do on one D-Bus bus, through xdg-dbus-proxy (its --talk, --own, --see,
@@ -57,6 +59,7 @@ struct PathEntry {
 struct DbusPolicy {
   bool enabled = false;
   std::vector<std::string> talk, own, see, call, broadcast;
+  bool operator==(const DbusPolicy&) const = default;
 };
 
 // Resource limits (limits:). Unset fields are "no limit".
@@ -68,6 +71,7 @@ struct Limits {
   std::optional<double> timeout;             // wall-clock seconds; 0 = none
   std::map<std::string, unsigned long long> rlimits;  // nofile, nproc, core, fsize; ~0 = unlimited
   std::optional<bool> required;              // refuse to start without the cgroup limits
+  bool operator==(const Limits&) const = default;
 };
 
 // One `network.allow` rule as written ("example.com:443/tcp"); its syntax is checked by the
@@ -75,12 +79,14 @@ struct Limits {
 struct NetRule {
   std::string text;
   SourcePos pos;
+  bool operator==(const NetRule&) const = default;
 };
 
 struct EnvSet {
   std::string name;
   std::string value;
   SourcePos pos;
+  bool operator==(const EnvSet&) const = default;
 };
 
 // Scalars are optional so that merging can tell "not set here" from "set to the default".
@@ -111,6 +117,7 @@ struct Profile {
   std::optional<SeccompPolicy> seccomp;
   std::optional<bool> nested_userns;
   std::optional<std::string> desktop_entry;  // the app's desktop file id ("foo.desktop")
+  bool operator==(const Profile&) const = default;
 };
 
 // Every profile problem: a malformed file, a bad value, an unknown key, a cycle, a missing file.
@@ -131,6 +138,7 @@ class ProfileError : public std::runtime_error {
 struct ParsedFile {
   Profile profile;
   std::vector<std::pair<std::string, SourcePos>> extends_names;
+  bool operator==(const ParsedFile&) const = default;
 };
 ParsedFile parse_profile_text(const std::string& text, const std::string& file);
 
@@ -152,6 +160,8 @@ struct ProfileListing {
   std::vector<std::string> shadowed;  // files of the same name further down the search path
 };
 
+class ParseCache;  // parse_cache.h
+
 class Loader {
  public:
   explicit Loader(std::vector<std::string> search_dirs);
@@ -171,10 +181,14 @@ class Loader {
 
   const std::vector<std::string>& search_dirs() const { return dirs_; }
 
+  // Parses through `cache` (parse_cache.h) from now on; nullptr: always parse.
+  void use_cache(const ParseCache* cache) { cache_ = cache; }
+
  private:
   Profile load_file_depth(const std::string& path, std::vector<std::string>& stack,
                           const SourcePos& from) const;
   std::vector<std::string> dirs_;
+  const ParseCache* cache_ = nullptr;
 };
 
 // True when `name` matches `pattern`, where `*` matches any run of characters.
