@@ -9,6 +9,9 @@
 
 #include <cerrno>
 #include <cstring>
+#include <exception>
+#include <optional>
+#include <thread>
 
 #include "desktop/passthrough.h"
 #include "launcher/error.h"
@@ -240,56 +243,80 @@ Fd fuse_overlay(Context& c, const MountStep& s) {
   return mnt;
 }
 
-void overlay_home(Context& c, const MountStep& s) {
-  // overlayfs resolves layer paths itself; handing it /proc/self/fd/N of fds we opened without
-  // following symlinks means no escaping and no path that a planted link could redirect.
-  const std::string self_fd = "/oldroot/proc/self/fd/";
-  Fd lower(openat2_path(c.oldroot.get(), relative_to(s.source, "/"), O_DIRECTORY,
-                        RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS));
-  if (!lower.valid()) throw sys_error("open home", s.source);
-  Fd upper, work;
-  if (s.layer_dir.empty()) {
-    // Ephemeral: the layer is a tmpfs that vanishes with the sandbox.
-    const std::string options = "mode=0700" + s.data;
-    if (mount("tmpfs", "/layer", "tmpfs", MS_NOSUID | MS_NODEV, options.c_str()) != 0)
-      throw sys_error("mount tmpfs", "/layer (ephemeral home layer)");
-    if (mkdir("/layer/upper", 0700) != 0 || mkdir("/layer/work", 0700) != 0)
-      throw sys_error("create", "/layer");
-    upper = Fd(openat2_path(AT_FDCWD, "/layer/upper", O_DIRECTORY, 0));
-    work = Fd(openat2_path(AT_FDCWD, "/layer/work", O_DIRECTORY, 0));
-    if (!upper.valid() || !work.valid()) throw sys_error("open", "/layer");
-    if (c.spec.home_size) c.watch = Fd(openat2_path(AT_FDCWD, "/layer", O_DIRECTORY, 0));
-  } else {
-    const unsigned long long strict = RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
-    upper = Fd(openat2_path(c.oldroot.get(), relative_to(s.layer_dir + "/upper", "/"), O_DIRECTORY, strict));
-    if (!upper.valid()) throw sys_error("open layer", s.layer_dir + "/upper");
-    work = Fd(openat2_path(c.oldroot.get(), relative_to(s.layer_dir + "/work", "/"), O_DIRECTORY, strict));
-    if (!work.valid()) throw sys_error("open layer", s.layer_dir + "/work");
-  }
-  using Driver = SandboxSpec::OverlayDriver;
-  Fd mnt;
-  if (c.spec.overlay_driver != Driver::kFuse) {
+// The overlay home's superblock, made before it is attached. Touches nothing shared but
+// reads `c`, so that apply_mounts_in_child can make it on a second thread.
+struct OverlayMount {
+  Fd mnt;                          // invalid when the kernel refused (see `refused`)
+  Fd watch;                        // the layer's filesystem, when home.size caps an ephemeral home
+  std::optional<SetupError> refused;  // the kernel's refusal, for the fuse-overlayfs fallback
+  std::exception_ptr failure;      // anything else: rethrown where the step is applied
+};
+
+OverlayMount make_overlay(const Context& c, const MountStep& s) {
+  OverlayMount out;
+  try {
+    // overlayfs resolves layer paths itself; handing it /proc/self/fd/N of fds we opened
+    // without following symlinks means no escaping and no path that a planted link could
+    // redirect.
+    const std::string self_fd = "/oldroot/proc/self/fd/";
+    Fd lower(openat2_path(c.oldroot.get(), relative_to(s.source, "/"), O_DIRECTORY,
+                          RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS));
+    if (!lower.valid()) throw sys_error("open home", s.source);
+    Fd upper, work;
+    if (s.layer_dir.empty()) {
+      // Ephemeral: the layer is a tmpfs that vanishes with the sandbox.
+      const std::string options = "mode=0700" + s.data;
+      if (mount("tmpfs", "/layer", "tmpfs", MS_NOSUID | MS_NODEV, options.c_str()) != 0)
+        throw sys_error("mount tmpfs", "/layer (ephemeral home layer)");
+      if (mkdir("/layer/upper", 0700) != 0 || mkdir("/layer/work", 0700) != 0)
+        throw sys_error("create", "/layer");
+      upper = Fd(openat2_path(AT_FDCWD, "/layer/upper", O_DIRECTORY, 0));
+      work = Fd(openat2_path(AT_FDCWD, "/layer/work", O_DIRECTORY, 0));
+      if (!upper.valid() || !work.valid()) throw sys_error("open", "/layer");
+      if (c.spec.home_size) out.watch = Fd(openat2_path(AT_FDCWD, "/layer", O_DIRECTORY, 0));
+    } else {
+      const unsigned long long strict = RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
+      upper = Fd(openat2_path(c.oldroot.get(), relative_to(s.layer_dir + "/upper", "/"), O_DIRECTORY, strict));
+      if (!upper.valid()) throw sys_error("open layer", s.layer_dir + "/upper");
+      work = Fd(openat2_path(c.oldroot.get(), relative_to(s.layer_dir + "/work", "/"), O_DIRECTORY, strict));
+      if (!work.valid()) throw sys_error("open layer", s.layer_dir + "/work");
+    }
+    if (c.spec.overlay_driver == SandboxSpec::OverlayDriver::kFuse) return out;
     try {
       // userxattr: whiteouts and opaque markers as user.overlay.* xattrs, the only kind an
       // unprivileged overlay may write (and no kernel log line on every mount).
-      mnt = make_fs("overlay", s.target, "",
-                    {{"lowerdir", self_fd + std::to_string(lower.get())},
-                     {"upperdir", self_fd + std::to_string(upper.get())},
-                     {"workdir", self_fd + std::to_string(work.get())},
-                     {"userxattr", ""}},
-                    kNoSuidDev);
+      out.mnt = make_fs("overlay", s.target, "",
+                        {{"lowerdir", self_fd + std::to_string(lower.get())},
+                         {"upperdir", self_fd + std::to_string(upper.get())},
+                         {"workdir", self_fd + std::to_string(work.get())},
+                         {"userxattr", ""}},
+                        kNoSuidDev);
     } catch (SetupError& e) {
-      if (c.spec.overlay_driver == Driver::kKernel || c.spec.fuse_overlayfs.empty()) {
-        if (c.spec.fuse_overlayfs.empty())
-          e.hint += std::string(e.hint.empty() ? "" : "; ") +
-                    "or install fuse-overlayfs (apt-get install fuse-overlayfs), which sandbox "
-                    "uses where the kernel refuses";
-        throw;
-      }
-      c.note("the kernel refused overlayfs (" + std::string(std::strerror(e.err)) +
-             "); using fuse-overlayfs");
+      out.refused = e;
     }
+  } catch (...) {
+    out.failure = std::current_exception();
   }
+  return out;
+}
+
+void overlay_home(Context& c, const MountStep& s, OverlayMount m) {
+  if (m.failure) std::rethrow_exception(m.failure);
+  if (m.watch.valid()) c.watch = std::move(m.watch);
+  using Driver = SandboxSpec::OverlayDriver;
+  if (m.refused) {
+    SetupError& e = *m.refused;
+    if (c.spec.overlay_driver == Driver::kKernel || c.spec.fuse_overlayfs.empty()) {
+      if (c.spec.fuse_overlayfs.empty())
+        e.hint += std::string(e.hint.empty() ? "" : "; ") +
+                  "or install fuse-overlayfs (apt-get install fuse-overlayfs), which sandbox "
+                  "uses where the kernel refuses";
+      throw e;
+    }
+    c.note("the kernel refused overlayfs (" + std::string(std::strerror(e.err)) +
+           "); using fuse-overlayfs");
+  }
+  Fd mnt = std::move(m.mnt);
   if (!mnt.valid()) mnt = fuse_overlay(c, s);
   Fd target = open_target(c, s, Make::kDir);
   if (!target.valid()) throw sys_error("resolve target", s.target);
@@ -405,7 +432,7 @@ void apply_step(Context& c, const MountStep& s) {
       break;
     }
     case MountKind::kOverlayHome:
-      overlay_home(c, s);
+      overlay_home(c, s, make_overlay(c, s));
       break;
     case MountKind::kHide:
       hide(c, s);
@@ -462,8 +489,31 @@ Fd apply_mounts_in_child(const SandboxSpec& spec, const RuntimePaths& runtime,
   c.newroot = Fd(openat2_path(AT_FDCWD, "/newroot", O_DIRECTORY, 0));
   if (!c.oldroot.valid() || !c.newroot.valid()) throw sys_error("open", "/oldroot");
 
+  // overlayfs spends a few hundred microseconds making the home's superblock (it prepares
+  // its work directory on the layer's filesystem, docs/design.md "Costs"). Nothing else in
+  // the plan depends on it, so a second thread makes it while the system, /proc and /dev are
+  // put in place; the step below only attaches it. A thread, not a process: it costs tens of
+  // microseconds where a fork of the launcher cost what the overlap saved.
+  const MountStep* home = nullptr;
+  for (const MountStep& s : spec.mounts)
+    if (s.kind == MountKind::kOverlayHome) home = &s;
+  OverlayMount early;
+  std::thread maker;
+  if (home) maker = std::thread([&] { early = make_overlay(c, *home); });
+  struct Join {
+    std::thread& t;
+    ~Join() {
+      if (t.joinable()) t.join();
+    }
+  } join{maker};
+
   for (const MountStep& s : spec.mounts) {
     try {
+      if (&s == home) {
+        if (maker.joinable()) maker.join();
+        overlay_home(c, s, std::move(early));
+        continue;
+      }
       apply_step(c, s);
     } catch (SetupError& e) {
       if (e.hint.empty() && !s.why.empty() && s.why != "system") e.hint = "from " + s.why;

@@ -51,10 +51,12 @@ void bring_up_loopback_in_child() {
 
 void drop_privileges_in_child() {
   // The bounding set first: dropping from it needs CAP_SETPCAP, which goes with the rest.
-  for (cap_value_t cap = 0; cap <= CAP_LAST_CAP || CAP_IS_SUPPORTED(cap); ++cap) {
-    if (!CAP_IS_SUPPORTED(cap)) break;
-    if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 && errno != EINVAL)
-      throw sys_error("drop bounding capability " + std::to_string(cap));
+  // Every capability the kernel knows, which may be more than CAP_LAST_CAP of our headers:
+  // EINVAL marks the first number past the kernel's last.
+  for (int cap = 0;; ++cap) {
+    if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) == 0) continue;
+    if (errno == EINVAL && cap > 0) break;
+    throw sys_error("drop bounding capability " + std::to_string(cap));
   }
   if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0 && errno != EINVAL)
     throw sys_error("clear ambient capabilities");

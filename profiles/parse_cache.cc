@@ -239,6 +239,10 @@ std::string encode_cache_entry(const std::string& stamp, const std::string& file
   return out;
 }
 
+// GCC 12 warns that the optional members of a moved Profile "may be used uninitialized"
+// (a known false positive of its -Wmaybe-uninitialized with std::optional at -O2 and above).
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 std::optional<ParsedFile> decode_cache_entry(std::string_view bytes, const std::string& stamp,
                                              const std::string& file, const std::string& text) {
   if (bytes.size() < sizeof kMagic + 8 || std::memcmp(bytes.data(), kMagic, sizeof kMagic) != 0)
@@ -257,6 +261,7 @@ std::optional<ParsedFile> decode_cache_entry(std::string_view bytes, const std::
   if (!r.ok() || !r.at_end()) parsed.reset();
   return parsed;
 }
+#pragma GCC diagnostic pop
 
 ParseCache::ParseCache(std::string dir, std::string stamp)
     : dir_(std::move(dir)), stamp_(std::move(stamp)) {}

@@ -34,3 +34,11 @@ fi
 if [ "$(id -u)" -eq 0 ] && [ ! -d /tmp/.X11-unix ]; then
   install -d -m 1777 -o root -g root /tmp/.X11-unix
 fi
+
+# /dev/fuse is 0666 on Debian (udev's default rule), so that fuse-overlayfs, the home's
+# fallback on kernels without overlayfs in user namespaces, works for ordinary users. Minimal
+# VMs and containers without udev may leave it 0600; the fallback's tests would then skip.
+if [ "$(id -u)" -eq 0 ] && [ -c /dev/fuse ] && [ "$(stat -c %a /dev/fuse)" != 666 ]; then
+  echo "tests/system: /dev/fuse was $(stat -c %a /dev/fuse); making it 0666 as Debian's udev rule does"
+  chmod 0666 /dev/fuse
+fi
