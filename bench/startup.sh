@@ -14,7 +14,11 @@ RUNS=${RUNS:-200}
 WARMUP=${WARMUP:-20}
 OUT=${OUT:-$here/results}
 
-need_tools hyperfine:hyperfine bwrap:bubblewrap
+# BWRAP: another bubblewrap than the one on PATH, e.g. a newer one built from Debian 13's
+# source package, to compare overlay home with overlay home (bench/README.md).
+BWRAP=${BWRAP:-bwrap}
+if [[ $BWRAP == bwrap ]]; then need_tools hyperfine:hyperfine bwrap:bubblewrap; else need_tools hyperfine:hyperfine; fi
+[[ -x $(command -v "$BWRAP") ]] || die "no bwrap at $BWRAP"
 command -v jq >/dev/null || need_tools python3:python3
 # The binary finds its profiles at <exe>/../share/sandbox: both must be reachable by the user.
 stage_sandbox
@@ -32,7 +36,7 @@ sbx=("$SANDBOX" run -p default -- /bin/true)
 # bubblewrap with the isolation `sandbox run -p default` has (minus seccomp, which bwrap only
 # loads from a precompiled fd): the same namespaces, the system read-only, merged-/usr links,
 # fresh /proc /dev /tmp /var/tmp /run, a copy-on-write home when bwrap can, a new session.
-bw=(bwrap --unshare-user --unshare-pid --unshare-ipc --unshare-uts --unshare-net --unshare-cgroup
+bw=("$BWRAP" --unshare-user --unshare-pid --unshare-ipc --unshare-uts --unshare-net --unshare-cgroup
     --hostname default)
 for d in usr etc opt srv var; do
   [[ -d /$d && ! -L /$d ]] && bw+=(--ro-bind "/$d" "/$d")
@@ -47,9 +51,10 @@ done
 bw+=(--proc /proc --dev /dev --tmpfs /tmp --tmpfs /run)
 [[ -d /var && ! -L /var ]] && bw+=(--tmpfs /var/tmp)
 bw_tail=(--new-session --die-with-parent --cap-drop ALL /bin/true)
-bw_version=$(bwrap --version 2>/dev/null | awk '{print $2}')
+bw_common=("${bw[@]:1}")
+bw_version=$("$BWRAP" --version 2>/dev/null | awk '{print $2}')
 bw_home_mode="tmpfs"
-if bwrap --help 2>&1 | grep -q -- '--overlay-src'; then
+if "$BWRAP" --help 2>&1 | grep -q -- '--overlay-src'; then
   # A persistent layer on disk, as sandbox's overlay home has.
   layer=$(as_user mktemp -d "$bench_home/.bwrap-bench-layer.XXXXXX")
   cleanup_dirs+=("$layer")
@@ -66,12 +71,28 @@ else
 fi
 [[ $bw_home_mode == tmpfs ]] && bw+=(--tmpfs "$bench_home" "${bw_tail[@]}")
 
+# With another bwrap in BWRAP, the system's one is timed too (as it can: tmpfs home on
+# Debian 12's 0.8), so that one run shows both comparisons.
+bws=()
+if [[ $BWRAP != bwrap ]] && command -v bwrap >/dev/null; then
+  bws=(bwrap "${bw_common[@]}")
+  if bwrap --help 2>&1 | grep -q -- '--overlay-src' && [[ $bw_home_mode == overlay ]]; then
+    bws+=(--overlay-src "$bench_home" --overlay "$layer/upper" "$layer/work" "$bench_home" "${bw_tail[@]}")
+    bws_home=overlay
+  else
+    bws+=(--tmpfs "$bench_home" "${bw_tail[@]}")
+    bws_home=tmpfs
+  fi
+  bws_version=$(bwrap --version 2>/dev/null | awk '{print $2}')
+fi
+
 fj=(firejail --quiet --noprofile --private --net=none /bin/true)
 
 # Every command must work once before it is timed.
 as_user "${bare[@]}" || die "/bin/true failed as $bench_user"
 if ! err=$(as_user "${sbx[@]}" 2>&1); then die "sandbox failed as $bench_user: $err"; fi
 if ! err=$(as_user "${bw[@]}" 2>&1); then die "bwrap failed as $bench_user: $err"; fi
+if ((${#bws[@]})) && ! err=$(as_user "${bws[@]}" 2>&1); then die "the system's bwrap failed as $bench_user: $err"; fi
 have_fj=0
 if command -v firejail >/dev/null; then
   if err=$(as_user "${fj[@]}" 2>&1); then
@@ -94,6 +115,7 @@ else
   notes+=("this hyperfine has no --shell=none: it ran each command through a shell and subtracted the shell's cost")
 fi
 hf+=(-n bare "$(words "${bare[@]}")" -n sandbox "$(words "${sbx[@]}")" -n bwrap "$(words "${bw[@]}")")
+((${#bws[@]})) && hf+=(-n bwrap-system "$(words "${bws[@]}")")
 ((have_fj)) && hf+=(-n firejail "$(words "${fj[@]}")")
 
 say "measuring as $bench_user: $RUNS runs each after $WARMUP warmup runs"
@@ -136,6 +158,10 @@ verdict=$(awk -v r="$ratio" 'BEGIN { print (r <= 1.1 ? "meets the target (<= 1.1
   printf '%s' "$rows"
   echo
   echo "sandbox / bwrap (medians): **$ratio** — $verdict"
+  if ((${#bws[@]})); then
+    echo
+    echo "sandbox / bwrap-system (the system's bubblewrap $bws_version, home: $bws_home): $(awk -v a="${median[sandbox]}" -v b="${median[bwrap-system]}" 'BEGIN { printf "%.2f", a/b }')"
+  fi
   if ((${#notes[@]})); then
     echo
     for n in "${notes[@]}"; do echo "* $n"; done

@@ -95,7 +95,8 @@ std::vector<std::pair<std::string, std::string>> cgroup_writes(const profiles::L
     w.emplace_back("memory.swap.max", "0");
   }
   if (l.cpu) {
-    const auto quota = static_cast<unsigned long long>(std::llround(*l.cpu * 100000.0));
+    // cpu > 0 (the parser checks): adding 0.5 rounds, and keeps libm out of the launcher.
+    const auto quota = static_cast<unsigned long long>(*l.cpu * 100000.0 + 0.5);
     w.emplace_back("cpu.max", std::to_string(quota < 1000 ? 1000 : quota) + " 100000");
   }
   if (l.pids) w.emplace_back("pids.max", std::to_string(*l.pids));

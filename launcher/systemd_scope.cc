@@ -94,7 +94,8 @@ std::vector<ScopeProperty> scope_properties(const profiles::Limits& l, const std
     p.push_back({"MemoryMax", 't', *l.memory, ""});
     p.push_back({"MemorySwapMax", 't', 0, ""});
   }
-  if (l.cpu) p.push_back({"CPUQuotaPerSecUSec", 't', static_cast<unsigned long long>(std::llround(*l.cpu * 1e6)), ""});
+  // cpu > 0: adding 0.5 rounds (no libm in the launcher).
+  if (l.cpu) p.push_back({"CPUQuotaPerSecUSec", 't', static_cast<unsigned long long>(*l.cpu * 1e6 + 0.5), ""});
   if (l.pids) p.push_back({"TasksMax", 't', *l.pids, ""});
   if (l.io_weight) p.push_back({"IOWeight", 't', *l.io_weight, ""});
   return p;
