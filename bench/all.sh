@@ -11,6 +11,7 @@
 #
 #   bench/all.sh                          # as root: installs tools, measures as sandbox-bench
 #   SANDBOX=/path/to/bin/sandbox OUT=/tmp/RESULTS.md bench/all.sh
+#   BWRAP=/path/to/bwrap bench/all.sh     # a bubblewrap >= 0.10 for startup.sh (overlay home)
 #
 # Run it on a quiet machine: on 2 cores anything else running moves the ratios by 10% or more.
 # A benchmark that cannot run here (no pasta, no root for the network fixture) is reported as
@@ -56,7 +57,7 @@ section "A real build" build.sh
   echo "Made by \`bench/all.sh\` on $(date -u '+%Y-%m-%d %H:%M UTC'): $(nproc) cores,"
   echo "$(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo), $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo),"
   echo "kernel $(uname -r), $(. /etc/os-release 2>/dev/null && echo "$PRETTY_NAME");"
-  echo "$("$SANDBOX" --version), $(bwrap --version 2>/dev/null || echo 'no bwrap'), $(firejail --version 2>/dev/null | head -1 || echo 'no firejail')."
+  echo "$("$SANDBOX" --version), $(bwrap --version 2>/dev/null || echo 'no bwrap')$([[ -n ${BWRAP:-} ]] && echo " (and $("$BWRAP" --version) at $BWRAP for the launch)"), $(firejail --version 2>/dev/null | head -1 || echo 'no firejail')."
   echo "Every ratio compares medians measured in the same run. Targets: launch <= 1.10 x bwrap;"
   echo "overlay reads >= 0.95 x native; filtered network >= 0.9 x bare pasta; build <= 1.03 x bare."
   echo
