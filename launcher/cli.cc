@@ -312,13 +312,15 @@ Options:
       --alongside        desktop install: add a menu entry NAME (sandboxed) next to NAME
       --json-status FILE run: write one JSON record at exit (times, exit, limits, denials)
       --json-status-fd N the same, to file descriptor N
-  -v, --verbose          say what is set up, stage by stage, with timings
+  -v, --verbose          say what is set up, stage by stage, with timings (and the profile cache's use)
   -h, --help             this text
   -V, --version          the version
 
 Profiles are searched in $XDG_CONFIG_HOME/sandbox/profiles, /etc/sandbox/profiles and
-<prefix>/share/sandbox/profiles. Exit status: the command's own; 128+N when it was killed by
-signal N; 126 when it cannot be run; 127 when it is not found; 125 when sandbox itself failed.
+<prefix>/share/sandbox/profiles; what a launch parsed is remembered in
+$XDG_DATA_HOME/sandbox/.cache/profiles until the file changes.
+Exit status: the command's own; 128+N when it was killed by signal N; 126 when it cannot be
+run; 127 when it is not found; 125 when sandbox itself failed.
 See sandbox(1) and sandbox-profile(5).
 )";
   return text;
