@@ -35,7 +35,8 @@ section() {  # section TITLE SCRIPT [ENV=VALUE...]
   local title=$1 script=$2
   shift 2
   echo "bench: == $title ($script)" >&2
-  if env "$@" bash "$here/$script" >"$tmp/out" 2>"$tmp/err"; then
+  # OUT is all.sh's own (a file); each script gets only what the caller gives it here.
+  if env -u OUT "$@" bash "$here/$script" >"$tmp/out" 2>"$tmp/err"; then
     { echo "## $title"; echo; echo "\`bench/$script\`"; echo; cat "$tmp/out"; echo; } >>"$tmp/report"
   else
     { echo "## $title"; echo; echo "\`bench/$script\` did not run here:"; echo;

@@ -12,6 +12,11 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"  # SANDBOX, the bench user, as_user, stage_sandbox
 RUNS=${RUNS:-200}
 WARMUP=${WARMUP:-20}
+# hyperfine times one command's runs, then the next's; on a small VM the machine drifts by
+# 10-20% within seconds, which then decides the ratio. So the runs are split into ROUNDS
+# hyperfine calls, each with the commands in a rotated order, and every run of every round is
+# pooled before the medians are taken.
+ROUNDS=${ROUNDS:-5}
 OUT=${OUT:-$here/results}
 
 # BWRAP: another bubblewrap than the one on PATH, e.g. a newer one built from Debian 13's
@@ -105,43 +110,63 @@ else
 fi
 for n in "${notes[@]}"; do say "$n"; done
 
-# ---- One hyperfine run. -N: no intermediate shell (hyperfine >= 1.13).
+# ---- ROUNDS hyperfine runs. -N: no intermediate shell (hyperfine >= 1.13).
 words() { local out="" w; for w in "$@"; do out+="${out:+ }$(printf '%q' "$w")"; done; printf '%s' "$out"; }
-hf=(hyperfine --warmup "$WARMUP" --runs "$RUNS"
-    --export-json "$work/startup.json" --export-markdown "$work/startup.md")
+shell_opt=()
 if hyperfine --help 2>&1 | grep -q -- '--shell'; then
-  hf+=(-N)
+  shell_opt=(-N)
 else
   notes+=("this hyperfine has no --shell=none: it ran each command through a shell and subtracted the shell's cost")
 fi
-hf+=(-n bare "$(words "${bare[@]}")" -n sandbox "$(words "${sbx[@]}")" -n bwrap "$(words "${bw[@]}")")
-((${#bws[@]})) && hf+=(-n bwrap-system "$(words "${bws[@]}")")
-((have_fj)) && hf+=(-n firejail "$(words "${fj[@]}")")
+cmds=(bare "$(words "${bare[@]}")" sandbox "$(words "${sbx[@]}")" bwrap "$(words "${bw[@]}")")
+((${#bws[@]})) && cmds+=(bwrap-system "$(words "${bws[@]}")")
+((have_fj)) && cmds+=(firejail "$(words "${fj[@]}")")
+ncmd=$((${#cmds[@]} / 2))
+per_round=$(( (RUNS + ROUNDS - 1) / ROUNDS ))
 
-say "measuring as $bench_user: $RUNS runs each after $WARMUP warmup runs"
-as_user "${hf[@]}" >&2
+say "measuring as $bench_user: $ROUNDS rounds of $per_round runs each (after $WARMUP warmup runs), commands rotated"
+for ((r = 0; r < ROUNDS; r++)); do
+  hf=(hyperfine "${shell_opt[@]}" --warmup "$WARMUP" --runs "$per_round"
+      --export-json "$work/round$r.json" --export-markdown "$work/round$r.md")
+  for ((k = 0; k < ncmd; k++)); do
+    i=$(( (k + r) % ncmd ))
+    hf+=(-n "${cmds[2 * i]}" "${cmds[2 * i + 1]}")
+  done
+  as_user "${hf[@]}" >&2
+done
 
-# ---- Results.
+# ---- Results: every run of every round, per command.
+need_tools python3:python3
+python3 - "$work" "$ROUNDS" >"$work/pooled.tsv" <<'PY'
+import json, statistics, sys
+work, rounds = sys.argv[1], int(sys.argv[2])
+times, order = {}, []
+for r in range(rounds):
+    for res in json.load(open(f"{work}/round{r}.json"))["results"]:
+        name = res["command"]
+        if name not in times:
+            times[name] = []
+            order.append(name)
+        times[name] += res["times"]
+json.dump({"rounds": rounds, "times": times}, open(f"{work}/startup.json", "w"))
+for name in ["bare", "sandbox", "bwrap", "bwrap-system", "firejail"]:
+    if name in times:
+        t = times[name]
+        print(f"{name}\t{statistics.median(t)}\t{statistics.mean(t)}\t{statistics.pstdev(t)}\t{len(t)}")
+PY
+cat "$work"/round*.md >"$work/startup.md"
 mkdir -p "$OUT"
 cp "$work/startup.json" "$work/startup.md" "$OUT/"
 
-medians() {  # prints "name<TAB>median_s<TAB>mean_s<TAB>stddev_s" per command
-  if command -v jq >/dev/null; then
-    jq -r '.results[] | [.command, .median, .mean, .stddev] | @tsv' "$1"
-  else
-    python3 -c 'import json,sys
-for r in json.load(open(sys.argv[1]))["results"]:
-    print("\t".join(str(x) for x in (r["command"], r["median"], r["mean"], r["stddev"])))' "$1"
-  fi
-}
+medians() { cat "$work/pooled.tsv"; }  # "name<TAB>median_s<TAB>mean_s<TAB>stddev_s<TAB>runs"
 
 declare -A median
 rows=""
-while IFS=$'\t' read -r name med mean sd; do
+while IFS=$'\t' read -r name med mean sd _; do
   median[$name]=$med
   rows+=$(awk -v n="$name" -v m="$med" -v a="$mean" -v s="$sd" \
             'BEGIN { printf "| %s | %.2f | %.2f ± %.2f |\n", n, m*1000, a*1000, s*1000 }')$'\n'
-done < <(medians "$work/startup.json")
+done < <(medians)
 ratio=$(awk -v a="${median[sandbox]}" -v b="${median[bwrap]}" 'BEGIN { printf "%.2f", a/b }')
 verdict=$(awk -v r="$ratio" 'BEGIN { print (r <= 1.1 ? "meets the target (<= 1.10)" : "misses the target (<= 1.10)") }')
 
@@ -151,7 +176,7 @@ verdict=$(awk -v r="$ratio" 'BEGIN { print (r <= 1.1 ? "meets the target (<= 1.1
   echo "Date: $(date -u '+%Y-%m-%d %H:%M UTC'); machine: $(nproc) cores, $(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo),"
   echo "kernel $(uname -r), $(. /etc/os-release 2>/dev/null && echo "$PRETTY_NAME"); user $bench_user (uid $(id -u "$bench_user"))."
   echo "Tools: $("$SANDBOX" --version 2>/dev/null), bubblewrap $bw_version (home: $bw_home_mode), $(hyperfine --version)$( ((have_fj)) && echo ", $(firejail --version 2>/dev/null | head -1)")."
-  echo "$RUNS runs, $WARMUP warmup runs, medians of wall time."
+  echo "$((per_round * ROUNDS)) runs per command in $ROUNDS rounds (commands rotated each round, $WARMUP warmup runs each), medians of every run's wall time."
   echo
   echo "| command | median (ms) | mean ± σ (ms) |"
   echo "|---|---:|---:|"
