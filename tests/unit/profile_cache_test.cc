@@ -12,34 +12,14 @@
 
 #include "profiles/parse_cache.h"
 #include "profiles/profile.h"
+#include "tests/unit/temp_dir.h"
 
 namespace sandbox::profiles {
 namespace {
 
 namespace fs = std::filesystem;
 
-class TempDir {
- public:
-  TempDir() {
-    char tmpl[] = "/tmp/profile_cache_test.XXXXXX";
-    if (::mkdtemp(tmpl) == nullptr) throw std::runtime_error("mkdtemp failed");
-    path_ = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  std::string write(const std::string& rel, const std::string& text) const {
-    const fs::path p = fs::path(path_) / rel;
-    fs::create_directories(p.parent_path());
-    std::ofstream(p) << text;
-    return p.string();
-  }
-  std::string operator/(const std::string& rel) const { return path_ + "/" + rel; }
-
- private:
-  std::string path_;
-};
+using TempDir = sandbox::test::TempDir;
 
 std::string read(const std::string& path) {
   std::ifstream in(path, std::ios::binary);

@@ -10,44 +10,14 @@
 #include <string>
 
 #include "profiles/profile.h"
+#include "tests/unit/temp_dir.h"
 
 namespace sandbox::profiles {
 namespace {
 
 namespace fs = std::filesystem;
 
-// A fresh directory under /tmp, removed with everything in it.
-class TempDir {
- public:
-  TempDir() {
-    char tmpl[] = "/tmp/profile_loader_test.XXXXXX";
-    if (::mkdtemp(tmpl) == nullptr) throw std::runtime_error("mkdtemp failed");
-    path_ = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-
-  // Creates `rel` (and its parent dirs) with `text`; returns its full path.
-  std::string write(const std::string& rel, const std::string& text) const {
-    const fs::path p = fs::path(path_) / rel;
-    fs::create_directories(p.parent_path());
-    std::ofstream(p) << text;
-    return p.string();
-  }
-  std::string mkdir(const std::string& rel) const {
-    const fs::path p = fs::path(path_) / rel;
-    fs::create_directories(p);
-    return p.string();
-  }
-  std::string operator/(const std::string& rel) const { return path_ + "/" + rel; }
-
- private:
-  std::string path_;
-};
+using TempDir = sandbox::test::TempDir;
 
 std::string load_error(const Loader& loader, const std::string& what) {
   try {
