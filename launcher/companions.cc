@@ -1,6 +1,7 @@
 #include "launcher/companions.h"
 
 #include <fcntl.h>
+#include <linux/openat2.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/prctl.h>
@@ -105,6 +106,20 @@ std::string FuseOverlayRun::start(const SandboxSpec& spec, const std::vector<int
     throwaway_layer_ = layer = tmpl;
     if (mkdir((layer + "/upper").c_str(), 0700) != 0 || mkdir((layer + "/work").c_str(), 0700) != 0)
       return "mkdir " + layer + ": " + std::strerror(errno);
+  }
+  // A layer last mounted by the kernel's overlayfs has work/work left with mode 000, which
+  // fuse-overlayfs (it works in the same work/work) cannot open: "cannot open workdir". Its
+  // content is scratch either way (the kernel empties it at every mount), so it is made
+  // usable again. Opened without following symlinks: the layer is ours and locked.
+  if (!spec.layer_dir.empty()) {
+    Fd work(openat2_path(AT_FDCWD, layer + "/work", O_DIRECTORY,
+                         RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS));
+    struct stat st {};
+    if (work.valid() && fstatat(work.get(), "work", &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+        S_ISDIR(st.st_mode) && st.st_uid == geteuid() && (st.st_mode & 0700) != 0700 &&
+        fchmodat(work.get(), "work", 0700, 0) != 0) {
+      // Not fatal here: fuse-overlayfs then says what it cannot open.
+    }
   }
   const std::string options =
       "lowerdir=" + spec.home + ",upperdir=" + layer + "/upper,workdir=" + layer + "/work";

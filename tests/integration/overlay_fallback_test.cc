@@ -57,6 +57,23 @@ TEST_F(OverlayFallbackTest, EphemeralHomeOnFuseLeavesNothing) {
   EXPECT_EQ(ls.out.find(".ephemeral-"), std::string::npos) << ls.describe();
 }
 
+// The same layer used by the kernel's overlayfs, then by fuse-overlayfs (a home shared by two
+// machines, a kernel downgrade), then by the kernel again: each sees what the other wrote.
+TEST_F(OverlayFallbackTest, ALayerMovesBetweenKernelAndFuse) {
+  const Result k = run(probe_argv({}, {"write", in_home("a.txt"), "kernel"}), forced("kernel"));
+  ASSERT_EQ(k.exit_code, 0) << k.describe();
+  const Result f = run(probe_argv({}, {"read", in_home("a.txt")}), forced("fuse"));
+  ASSERT_EQ(f.exit_code, 0) << f.describe();
+  EXPECT_NE(f.out.find("data=kernel"), std::string::npos) << f.describe();
+  const Result fw = run(probe_argv({}, {"write", in_home("b.txt"), "fuse"}), forced("fuse"));
+  ASSERT_EQ(fw.exit_code, 0) << fw.describe();
+  const Result k2 = run(probe_argv({}, {"read", in_home("b.txt")}), forced("kernel"));
+  ASSERT_EQ(k2.exit_code, 0) << k2.describe();
+  EXPECT_NE(k2.out.find("data=fuse"), std::string::npos) << k2.describe();
+  EXPECT_FALSE(exists(in_home("a.txt")));
+  EXPECT_FALSE(exists(in_home("b.txt")));
+}
+
 TEST_F(OverlayFallbackTest, UnknownDriverIsAnError) {
   const Result r = run(probe_argv({}, {"exit", "0"}), forced("zfs"));
   EXPECT_EQ(r.exit_code, 125);
