@@ -15,17 +15,13 @@
 #include <sstream>
 
 #include "launcher/error.h"
+#include "launcher/sys.h"
 
 namespace sandbox::launcher {
 
 namespace {
 
-std::string read_text(const std::string& path) {
-  std::ifstream in(path);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+std::string read_text(const std::string& path) { return read_file(path).value_or(""); }
 
 // "key value" lines (cpu.stat, memory.events) -> value of key.
 unsigned long long keyed_value(const std::string& text, const std::string& key) {

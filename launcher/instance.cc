@@ -15,6 +15,7 @@
 #include <sstream>
 
 #include "launcher/error.h"
+#include "launcher/sys.h"
 
 namespace sandbox::launcher {
 
@@ -43,12 +44,7 @@ std::string unescape(const std::string& v) {
   return out;
 }
 
-std::string read_small_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+std::string read_small_file(const std::string& path) { return read_file(path).value_or(""); }
 
 // Field 22 of /proc/PID/stat (start time in clock ticks since boot); 0 when gone.
 }  // namespace

@@ -9,6 +9,7 @@
 #include <cstring>
 #include <ctime>
 
+#include "common/atomic_file.h"
 #include "launcher/explain.h"
 
 namespace sandbox::launcher {
@@ -33,16 +34,6 @@ std::string iso_time(double t) {
   return buf;
 }
 
-std::string write_all(int fd, const std::string& data) {
-  size_t done = 0;
-  while (done < data.size()) {
-    const ssize_t n = write(fd, data.data() + done, data.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return std::strerror(errno);
-    done += static_cast<size_t>(n);
-  }
-  return "";
-}
 
 }  // namespace
 
@@ -89,21 +80,7 @@ std::string format_status_json(const RunStatus& s) {
 }
 
 std::string write_status_file(const std::string& path, const std::string& json) {
-  const size_t slash = path.rfind('/');
-  const std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
-  std::string tmp = dir + "/.sandbox-status-XXXXXX";
-  const int fd = mkostemp(tmp.data(), O_CLOEXEC);
-  if (fd < 0) return "create a file in " + dir + ": " + std::strerror(errno);
-  fchmod(fd, 0644);
-  std::string err = write_all(fd, json);
-  if (err.empty() && fsync(fd) != 0) err = std::strerror(errno);
-  close(fd);
-  if (err.empty() && rename(tmp.c_str(), path.c_str()) != 0) err = std::strerror(errno);
-  if (!err.empty()) {
-    unlink(tmp.c_str());
-    return "write " + path + ": " + err;
-  }
-  return "";
+  return write_file_atomically(path, json, 0644, /*durable=*/true);
 }
 
 std::string write_status_fd(int fd, const std::string& json) {

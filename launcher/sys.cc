@@ -44,6 +44,21 @@ void write_file(const std::string& path, const std::string& data) {
   if (static_cast<size_t>(n) != data.size()) throw sys_error("write", path, EIO);
 }
 
+std::optional<std::string> read_file(const std::string& path) {
+  Fd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) return std::nullopt;
+  std::string out;
+  char buf[4096];
+  ssize_t n;
+  while ((n = read(fd.get(), buf, sizeof(buf))) != 0) {
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return std::nullopt;
+    out.append(buf, static_cast<size_t>(n));
+    if (out.size() >= (1u << 20)) break;
+  }
+  return out;
+}
+
 int sys_open_tree(int dirfd, const char* path, unsigned flags) {
   return static_cast<int>(syscall(SYS_open_tree, dirfd, path, flags));
 }

@@ -4,6 +4,7 @@
 #include <sys/types.h>
 
 #include <initializer_list>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -31,6 +32,9 @@ int reap_within(pid_t pid, int ms);
 
 // Writes all of `data` to `path` (for /proc files). Throws SetupError.
 void write_file(const std::string& path, const std::string& data);
+// The whole of a small file (/proc, /sys, cgroup files, records; at most 1 MiB), or nullopt
+// when it cannot be opened or read.
+std::optional<std::string> read_file(const std::string& path);
 
 // Thin wrappers for the new mount API (glibc 2.36 has some, not all, of them).
 int sys_open_tree(int dirfd, const char* path, unsigned flags);

@@ -1,12 +1,13 @@
 #include "launcher/userns_diagnosis.h"
 
-#include <fcntl.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <climits>
 #include <cstdlib>
 #include <sstream>
+
+#include "launcher/sys.h"
 
 namespace sandbox::launcher {
 
@@ -187,18 +188,6 @@ UsernsDiagnosis diagnose_id_map(int err, const UsernsHost& h) {
   return {};
 }
 
-std::optional<std::string> read_real_file(const std::string& path) {
-  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return std::nullopt;
-  std::string out;
-  char buf[4096];
-  ssize_t n;
-  while ((n = read(fd, buf, sizeof(buf))) > 0 && out.size() < (1 << 20)) out.append(buf, n);
-  const bool failed = n < 0;
-  close(fd);
-  if (failed) return std::nullopt;
-  return out;
-}
 
 }  // namespace
 
@@ -218,7 +207,7 @@ UsernsHost read_userns_host(const ReadHostFile& read) {
 }
 
 UsernsHost read_userns_host() {
-  UsernsHost h = read_userns_host(read_real_file);
+  UsernsHost h = read_userns_host(read_file);
   char buf[PATH_MAX];
   const ssize_t n = readlink("/proc/self/exe", buf, sizeof(buf) - 1);
   if (n > 0) h.exe.assign(buf, static_cast<size_t>(n));

@@ -2,7 +2,6 @@
 #include "profiles/parse_cache.h"
 
 #include <fcntl.h>
-#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -15,6 +14,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/atomic_file.h"
 #include "common/unique_fd.h"
 
 namespace sandbox::profiles {
@@ -298,25 +298,9 @@ std::optional<ParsedFile> ParseCache::find(const std::string& file,
 void ParseCache::store(const std::string& file, const std::string& text,
                        const ParsedFile& parsed) const {
   if (dir_.empty() || stamp_.empty() || !make_dirs(dir_)) return;
-  const std::string bytes = encode_cache_entry(stamp_, file, text, parsed);
-  const std::string target = entry_path(file);
-  unsigned char rnd[6];
-  if (::getrandom(rnd, sizeof rnd, GRND_NONBLOCK) != sizeof rnd) return;
-  char suffix[16];
-  std::snprintf(suffix, sizeof suffix, ".%02x%02x%02x%02x%02x%02x", rnd[0], rnd[1], rnd[2],
-                rnd[3], rnd[4], rnd[5]);
-  const std::string temp = target + suffix + ".tmp";
-  UniqueFd fd(::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600));
-  if (!fd.valid()) return;
-  size_t done = 0;
-  while (done < bytes.size()) {
-    const ssize_t n = ::write(fd.get(), bytes.data() + done, bytes.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    done += static_cast<size_t>(n);
-  }
-  const bool written = done == bytes.size() && ::close(fd.release()) == 0;
-  if (!written || ::rename(temp.c_str(), target.c_str()) != 0) ::unlink(temp.c_str());
+  // A failure (full disk, read-only home) only means the next launch parses again.
+  (void)write_file_atomically(entry_path(file), encode_cache_entry(stamp_, file, text, parsed),
+                              0600, /*durable=*/false);
 }
 
 }  // namespace sandbox::profiles
